@@ -1,0 +1,1 @@
+"""Use cases: each joins detection, spec, generators and the engine for one command."""

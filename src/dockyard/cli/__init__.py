@@ -1,0 +1,8 @@
+"""The command line. Each module registers its commands on the one group in `_main`."""
+
+from __future__ import annotations
+
+from dockyard.cli import build_cmds, doctor_cmd, project_cmds, run_cmds
+from dockyard.cli._main import cli, main
+
+__all__ = ["build_cmds", "cli", "doctor_cmd", "main", "project_cmds", "run_cmds"]

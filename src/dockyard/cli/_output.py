@@ -1,0 +1,56 @@
+"""One output object for every command: human lines on stderr/stdout, or one JSON document."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Output:
+    json_mode: bool = False
+    verbose: bool = False
+    started: float = field(default_factory=time.monotonic)
+
+    def info(self, message: str) -> None:
+        """Human-readable result lines (stdout), suppressed in --json mode."""
+        if not self.json_mode:
+            print(message, flush=True)
+
+    def note(self, message: str) -> None:
+        """Progress and notes: stderr, so stdout stays clean for pipes and --json."""
+        print(message, file=sys.stderr, flush=True)
+
+    def warn(self, message: str, hint: str = "") -> None:
+        self.note(f"warning: {message}" + (f"\n  hint: {hint}" if hint else ""))
+
+    def emit(self, document: dict[str, Any]) -> None:
+        if self.json_mode:
+            print(json.dumps(document, indent=2, sort_keys=True, default=str), flush=True)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+class BuildProgress:
+    """Condenses BuildKit's plain log into one line per step: `[3/9] RUN … (cached)`."""
+
+    def __init__(self, out: Output) -> None:
+        self.out = out
+        self.verbose = out.verbose
+        self.tail: list[str] = []
+
+    def __call__(self, line: str) -> None:
+        self.tail = [*self.tail[-40:], line]
+        if self.verbose:
+            self.out.note(line)
+            return
+        parts = line.split(" ", 2)
+        if len(parts) == 3 and parts[0].startswith("#") and parts[1].startswith("[") \
+                and "internal]" not in parts[1]:
+            self.out.note(f"  {parts[1]} {parts[2][:100]}")
+        elif line.endswith(" CACHED"):
+            self.out.note("    cached")

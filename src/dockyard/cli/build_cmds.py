@@ -1,0 +1,94 @@
+"""build, base, push: commands that make or move images."""
+
+from __future__ import annotations
+
+import click
+
+from dockyard.cli._main import Context, cli
+
+
+@cli.command()
+@click.option("--tag", "-t", default="", help="Image name (default: dockyard/<name>:latest).")
+@click.option("--base", default=None, help="Base image (default: python:<version>-slim).")
+@click.option("--ca-cert", default=None, help="CA bundle for a TLS proxy, passed as a secret.")
+@click.option("--locked", is_flag=True, help="Fail unless dockyard.lock is up to date.")
+@click.option("--no-cache", is_flag=True, help="Build every layer again.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def build(ctx: Context, tag: str, base: str | None, ca_cert: str | None, locked: bool,
+          no_cache: bool, as_json: bool) -> None:
+    """Build the project's image on the Docker engine (BuildKit)."""
+    from dockyard.app.building import build_project
+    from dockyard.cli._output import BuildProgress
+    from dockyard.engine._cmd import ping
+
+    out = ctx.output(as_json)
+    ping()
+    project = ctx.project()
+    for imp in project.detection.undeclared_imports:
+        out.note(f"undeclared import {imp.module!r} -> installing {imp.distribution}")
+    out.note(f"building {tag or project.image} (Python {project.spec.python})…")
+    outcome = build_project(project, tag=tag, base=base, ca_cert=ca_cert, locked=locked,
+                            no_cache=no_cache, on_line=BuildProgress(out))
+    for note in outcome.notes:
+        out.warn(note)
+    res = outcome.result
+    out.emit({"image": res.image, "id": res.id, "size_bytes": res.size_bytes,
+              "seconds": round(res.seconds, 2), "base": outcome.base.image,
+              "base_source": outcome.base.source, "locked": outcome.locked,
+              "cached_steps": list(res.cached_steps), "steps": list(res.steps)})
+    out.info(f"built {res.image} ({res.id[7:19]}, {res.size_bytes / 1e6:.0f} MB) in "
+             f"{res.seconds:.1f}s from {outcome.base.image} [{outcome.base.source}]; "
+             f"{len(res.cached_steps)}/{len(res.steps)} steps cached")
+
+
+@cli.command()
+@click.option("--python", "python", default="3.11", show_default=True,
+              help="Python version (Debian's: 3.11 bookworm, 3.13 trixie).")
+@click.option("--tag", default="", help="Image name (default: dockyard/python:<version>).")
+@click.option("--mirror", default="http://deb.debian.org/debian", show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def base(ctx: Context, python: str, tag: str, mirror: str, as_json: bool) -> None:
+    """Build a Python base image from Debian packages, for machines without a registry."""
+    from dockyard.engine._cmd import ping
+    from dockyard.engine.base import build_base
+    from dockyard.engine.images import image_size
+
+    out = ctx.output(as_json)
+    ping()
+    out.note(f"debootstrap: building a Debian root with Python {python}…")
+    step = {"n": 0}
+
+    def progress(line: str) -> None:
+        step["n"] += 1
+        if ctx.verbose or line.startswith("I: Base system") or step["n"] % 40 == 0:
+            out.note(f"  {line}")
+
+    result = build_base(python, tag, mirror, on_line=progress)
+    size = image_size(result.tag)
+    out.emit({"image": result.tag, "suite": result.suite, "size_bytes": size,
+              "seconds": round(result.seconds, 1)})
+    out.info(f"built {result.tag} (Debian {result.suite}, {size / 1e6:.0f} MB) in "
+             f"{result.seconds:.0f}s; builds use it when python:{python}-slim cannot be pulled")
+
+
+@cli.command()
+@click.argument("ref")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def push(ctx: Context, ref: str, as_json: bool) -> None:
+    """Tag the project's image as REGISTRY/REPO[:TAG] and push it."""
+    from dockyard.app.building import project_image_ready
+    from dockyard.engine._cmd import ping
+    from dockyard.engine.images import push as do_push
+
+    out = ctx.output(as_json)
+    ping()
+    project = ctx.project()
+    target = ref if ":" in ref.rsplit("/", 1)[-1] else f"{ref}:latest"
+    out.note(f"pushing {project.image} as {target}…")
+    result = do_push(project_image_ready(project), target)
+    out.emit({"ref": result.ref, "digest": result.digest,
+              "pull": f"{result.ref.rsplit(':', 1)[0]}@{result.digest}"})
+    out.info(f"pushed {result.ref}\ndigest {result.digest}")

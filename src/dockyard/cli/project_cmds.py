@@ -1,0 +1,105 @@
+"""inspect, init, lock, generate: commands that read the project and write files, no engine."""
+
+from __future__ import annotations
+
+import click
+
+from dockyard.cli._main import Context, cli
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the detection as JSON.")
+@click.pass_obj
+def inspect(ctx: Context, as_json: bool) -> None:
+    """Detect Python, dependencies, undeclared imports, system packages and GPU needs."""
+    out = ctx.output(as_json)
+    project = ctx.project()
+    det = project.detection
+    doc = det.to_json()
+    doc["spec"] = {"file": project.loaded.file, "python": project.spec.python,
+                   "provenance": project.spec.provenance,
+                   "requirements": list(project.spec.requirements)}
+    out.emit(doc)
+    out.info(f"project   {project.root}")
+    out.info(f"python    {project.spec.python}  ({project.spec.provenance['python']})")
+    out.info(f"declared  {len(det.dependencies)} dependencies")
+    for dep in det.dependencies:
+        out.info(f"  {dep.requirement():40} {dep.source}")
+    if det.undeclared_imports:
+        out.info(f"undeclared imports ({len(det.undeclared_imports)}), installed unless "
+                 "[dependencies] install_undeclared = false:")
+        for imp in det.undeclared_imports:
+            out.info(f"  {imp.module:20} -> {imp.distribution:28} {', '.join(imp.files[:3])}")
+    if det.system_packages:
+        out.info(f"system    {' '.join(det.system_packages)}")
+    gpu = "wanted" if det.gpu.wanted else "not requested"
+    frameworks = ", ".join(det.gpu.frameworks) or "none"
+    out.info(f"gpu       {gpu} (frameworks: {frameworks})")
+    if det.data_dirs:
+        out.info(f"data      {', '.join(det.data_dirs)} (mounted at run time, never copied)")
+    if det.notebooks:
+        out.info(f"notebooks {', '.join(det.notebooks)}")
+    if det.models:
+        out.info(f"models    {', '.join(det.models)}")
+    for finding in det.findings:
+        out.info(f"{finding.severity}: {finding.message}"
+                 + (f"\n  hint: {finding.hint}" if finding.hint else ""))
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Replace an existing dockyard.toml.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def init(ctx: Context, force: bool, as_json: bool) -> None:
+    """Write dockyard.toml from what was detected."""
+    from dockyard.errors import UserError
+    from dockyard.spec.write import spec_text
+
+    out = ctx.output(as_json)
+    project = ctx.project()
+    target = project.root / "dockyard.toml"
+    if target.exists() and not force:
+        raise UserError("dockyard.toml already exists; not overwriting it",
+                        hint="edit it, or pass --force to write a fresh one")
+    target.write_text(spec_text(project.spec, project.detection))
+    out.emit({"written": "dockyard.toml"})
+    out.info(f"wrote {target}")
+
+
+@cli.command()
+@click.option("--ca-cert", type=str, default=None, help="CA bundle for a TLS-intercepting proxy.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def lock(ctx: Context, ca_cert: str | None, as_json: bool) -> None:
+    """Pin every dependency with hashes for the image's Python and platform (dockyard.lock)."""
+    from dockyard.app.context import resolve_ca_cert
+    from dockyard.lock import lock as do_lock
+
+    out = ctx.output(as_json)
+    project = ctx.project()
+    out.note(f"resolving {len(project.spec.requirements)} requirements for Python "
+             f"{project.spec.python} on Linux…")
+    result = do_lock(project.root, project.spec, resolve_ca_cert(ca_cert))
+    out.emit({"lock": result.path, "packages": result.packages, "input_sha256": result.digest,
+              "seconds": round(out.elapsed(), 2)})
+    out.info(f"wrote {result.path}: {result.packages} packages pinned with hashes "
+             f"({out.elapsed():.1f}s)")
+
+
+@cli.command()
+@click.option("--force", is_flag=True, help="Replace files that dockyard did not generate.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def generate(ctx: Context, force: bool, as_json: bool) -> None:
+    """Write Dockerfile and .dockerignore (and the dependency list they use)."""
+    from dockyard.generate import build_artifacts, write_artifacts
+    from dockyard.lock import lock_state
+
+    out = ctx.output(as_json)
+    project = ctx.project()
+    locked = lock_state(project.root, project.spec) == "fresh"
+    artifacts = build_artifacts(project.spec, locked=locked)
+    changed = write_artifacts(project.root, artifacts, force=force)
+    out.emit({"files": [a.path for a in artifacts], "changed": changed, "locked": locked})
+    for art in artifacts:
+        out.info(f"{'wrote    ' if art.path in changed else 'unchanged'} {art.path}")

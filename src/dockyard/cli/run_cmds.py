@@ -1,0 +1,110 @@
+"""run, lab, stop, ps: containers from the project's image."""
+
+from __future__ import annotations
+
+import click
+
+from dockyard.cli._main import Context, cli
+from dockyard.errors import CommandExit, UserError
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.option("--output", "-o", default="", help="Where to write an executed notebook.")
+@click.option("--timeout", default=600, show_default=True, help="Per-cell timeout (notebooks).")
+@click.option("--json", "as_json", is_flag=True, help="Report a notebook run as JSON.")
+@click.pass_obj
+def run(ctx: Context, command: tuple[str, ...], output: str, timeout: int, as_json: bool) -> None:
+    """Run COMMAND in the image (`dockyard run -- python train.py`), or execute a notebook
+    headless (`dockyard run analysis.ipynb`). The project is mounted at /workspace."""
+    from dockyard.app.running import run_command, run_notebook
+    from dockyard.engine._cmd import ping
+
+    out = ctx.output(as_json)
+    ping()
+    project = ctx.project()
+    if len(command) == 1 and command[0].endswith(".ipynb"):
+        out.note(f"executing {command[0]} in {project.image}…")
+        result = run_notebook(project, command[0], output, timeout)
+        out.emit({"notebook": result.notebook, "output": result.output,
+                  "exit_code": result.exit_code, "error": result.error,
+                  "seconds": round(out.elapsed(), 2)})
+        if result.exit_code != 0:
+            raise UserError(f"{result.notebook}: {result.error}",
+                            hint=f"the executed copy with the traceback is in {result.output}")
+        out.info(f"ran {result.notebook} -> {result.output} ({out.elapsed():.1f}s)")
+        return
+    code = run_command(project, command)
+    if code != 0:
+        raise CommandExit(code)
+
+
+@cli.command()
+@click.option("--port", type=int, default=None, help="Host port (default 8888).")
+@click.option("--host", default=None, help="Host address to bind (default 127.0.0.1).")
+@click.option("--detach", "-d", is_flag=True, help="Leave it running in the background.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def lab(ctx: Context, port: int | None, host: str | None, detach: bool, as_json: bool) -> None:
+    """Start JupyterLab in the image, behind a fresh token, and print its URL."""
+    from dockyard.app.running import start_lab
+    from dockyard.engine import containers as ctr
+    from dockyard.engine._cmd import docker_client, ping
+
+    out = ctx.output(as_json)
+    ping()
+    project = ctx.project()
+    out.note(f"starting JupyterLab from {project.image}…")
+    session = start_lab(project, port=port, host=host)
+    out.emit({"url": session.url, "token": session.token, "container": session.container,
+              "name": session.name, "port": session.port, "host": session.host,
+              "seconds_to_ready": round(session.seconds_to_ready, 2)})
+    out.info(f"JupyterLab is ready ({session.seconds_to_ready:.1f}s): {session.url}")
+    if detach:
+        out.note("running in the background; `dockyard stop` stops it")
+        return
+    out.note("Ctrl-C stops it")
+    import subprocess
+
+    try:
+        subprocess.run([docker_client().path, "logs", "-f", session.name], check=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        ctr.stop(session.name, timeout=5)
+        out.note("stopped")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def stop(ctx: Context, as_json: bool) -> None:
+    """Stop every container this project started."""
+    from dockyard.app.running import stop_project
+    from dockyard.engine._cmd import ping
+
+    out = ctx.output(as_json)
+    ping()
+    stopped = stop_project(ctx.project())
+    out.emit({"stopped": stopped})
+    out.info("\n".join(f"stopped {name}" for name in stopped) or "nothing was running")
+
+
+@cli.command()
+@click.option("--all", "-a", "all_states", is_flag=True, help="Include stopped containers.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def ps(ctx: Context, all_states: bool, as_json: bool) -> None:
+    """List dockyard's containers (every project)."""
+    from dataclasses import asdict
+
+    from dockyard.engine._cmd import ping
+    from dockyard.engine.containers import list_containers
+
+    out = ctx.output(as_json)
+    ping()
+    rows = list_containers(all_states=all_states)
+    out.emit({"containers": [asdict(r) for r in rows]})
+    out.info(f"{'NAME':40} {'ROLE':9} {'STATUS':22} PORTS")
+    for r in rows:
+        out.info(f"{r.name[:40]:40} {r.role:9} {r.status[:22]:22} {r.ports}")

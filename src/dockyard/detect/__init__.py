@@ -1,0 +1,30 @@
+"""Detectors: small pure functions, one per ecosystem, merged into one `Detection`.
+
+Every detector runs and returns a `Fragment`; `merge` combines them and turns conflicts into
+findings. Nothing here reads the process environment or changes directory: detectors see the
+project only through a read-only `ProjectView`.
+"""
+
+from __future__ import annotations
+
+from dockyard.detect._types import (
+    Dependency,
+    Detection,
+    Finding,
+    Fragment,
+    Gpu,
+    PythonChoice,
+    UndeclaredImport,
+)
+from dockyard.detect._merge import detect
+
+__all__ = [
+    "Dependency",
+    "Detection",
+    "Finding",
+    "Fragment",
+    "Gpu",
+    "PythonChoice",
+    "UndeclaredImport",
+    "detect",
+]

@@ -1,0 +1,97 @@
+"""Values the detectors produce. Frozen, JSON-friendly, no behaviour beyond formatting."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Severity = Literal["info", "warning", "error"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something the user should know about: a conflict, a guess, a problem with a hint."""
+
+    severity: Severity
+    message: str
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """One declared requirement, normalised (PEP 503 name, PEP 440 specifier)."""
+
+    name: str
+    specifier: str = ""
+    source: str = ""
+    extras: tuple[str, ...] = ()
+    marker: str = ""
+
+    def requirement(self) -> str:
+        """The PEP 508 line for this dependency."""
+        extras = f"[{','.join(sorted(self.extras))}]" if self.extras else ""
+        marker = f" ; {self.marker}" if self.marker else ""
+        return f"{self.name}{extras}{self.specifier}{marker}"
+
+
+@dataclass(frozen=True)
+class UndeclaredImport:
+    """A module the code imports that no dependency file declares."""
+
+    module: str
+    distribution: str
+    files: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PythonChoice:
+    version: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Gpu:
+    wanted: bool = False
+    frameworks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """What one detector found. Every field is optional; `merge` combines fragments."""
+
+    python: tuple[PythonChoice, ...] = ()
+    dependencies: tuple[Dependency, ...] = ()
+    pins: tuple[tuple[str, str, str], ...] = ()  # (name, version, source) from lock files
+    index_url: str = ""
+    extra_index_urls: tuple[str, ...] = ()
+    imports: tuple[tuple[str, str], ...] = ()  # (top-level module, relative file)
+    local_modules: tuple[str, ...] = ()
+    system_packages: tuple[str, ...] = ()
+    data_dirs: tuple[str, ...] = ()
+    notebooks: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    findings: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
+class Detection:
+    """The merged result of every detector for one project."""
+
+    python: PythonChoice
+    dependencies: tuple[Dependency, ...] = ()
+    pins: tuple[tuple[str, str, str], ...] = ()
+    index_url: str = ""
+    extra_index_urls: tuple[str, ...] = ()
+    undeclared_imports: tuple[UndeclaredImport, ...] = ()
+    system_packages: tuple[str, ...] = ()
+    gpu: Gpu = field(default_factory=Gpu)
+    data_dirs: tuple[str, ...] = ()
+    notebooks: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    findings: tuple[Finding, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """The `inspect --json` document."""
+        doc = asdict(self)
+        doc["pins"] = [{"name": n, "version": v, "source": s} for n, v, s in self.pins]
+        return doc

@@ -1,0 +1,141 @@
+"""Images: build with BuildKit, inspect, find a base, tag and push."""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dockyard.engine._cmd import docker
+from dockyard.errors import BuildFailed, EngineError, ImageNotFound, PushDenied
+
+LABEL_PROJECT = "dev.dockyard.project"
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    context: Path
+    dockerfile: Path
+    tag: str
+    base_image: str
+    labels: tuple[tuple[str, str], ...] = ()
+    ca_cert: Path | None = None
+    target: str = ""
+    no_cache: bool = False
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    image: str
+    id: str
+    size_bytes: int
+    seconds: float
+    steps: tuple[str, ...] = ()  # "[runtime 5/9] COPY . /workspace/" etc.
+    cached_steps: tuple[str, ...] = field(default=())
+
+
+_STEP = re.compile(r"^#(\d+) \[(.+?)\] (.*)$")
+_CACHED = re.compile(r"^#(\d+) CACHED$")
+
+
+def build(req: BuildRequest, on_line: Callable[[str], None] | None = None) -> BuildResult:
+    """Build on the engine through BuildKit; returns id and size, and which steps were cached."""
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="dockyard-") as tmp:
+        iid_file = Path(tmp) / "iid"
+        argv = ["build", "--progress=plain", "-f", str(req.dockerfile), "-t", req.tag,
+                "--iidfile", str(iid_file), "--build-arg", f"BASE_IMAGE={req.base_image}"]
+        for key, value in req.labels:
+            argv += ["--label", f"{key}={value}"]
+        if req.ca_cert is not None:
+            argv += ["--secret", f"id=ca,src={req.ca_cert}"]
+        if req.target:
+            argv += ["--target", req.target]
+        if req.no_cache:
+            argv.append("--no-cache")
+        argv.append(str(req.context))
+        result = docker(*argv, on_line=on_line or (lambda _line: None), check=False)
+        if result.returncode != 0:
+            raise _build_error(result.stdout, tuple(argv))
+        image_id = iid_file.read_text().strip()
+    steps, cached = _parse_steps(result.stdout)
+    return BuildResult(req.tag, image_id, image_size(image_id), time.monotonic() - started,
+                       steps, cached)
+
+
+def _parse_steps(log: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    names: dict[str, str] = {}
+    cached: list[str] = []
+    for line in log.splitlines():
+        if m := _STEP.match(line):
+            names.setdefault(m.group(1), f"[{m.group(2)}] {m.group(3)}")
+        elif (m := _CACHED.match(line)) and m.group(1) in names:
+            cached.append(names[m.group(1)])
+    return tuple(names.values()), tuple(cached)
+
+
+def _build_error(log: str, argv: tuple[str, ...]) -> BuildFailed:
+    lines = [ln for ln in log.splitlines() if ln.strip()]
+    tail = "\n".join(lines[-25:])
+    reason = next((ln.split("] ", 1)[-1] for ln in reversed(lines)
+                   if ln.startswith(("error:", "ERROR", "#")) and "error" in ln.lower()), "")
+    reason = reason or (lines[-1] if lines else "unknown error")
+    reason = re.sub(r"^#\d+ \S+ ", "", reason)[:300]
+    return BuildFailed(f"build failed: {reason}", argv=argv, stderr_tail=tail,
+                       hint="the build log's last lines are shown above; fix the cause and rerun")
+
+
+def inspect_image(ref: str) -> dict[str, object]:
+    result = docker("image", "inspect", ref, check=False)
+    if result.returncode != 0:
+        raise ImageNotFound(f"image {ref!r} not found", argv=result.argv,
+                            returncode=result.returncode, hint="run `dockyard build` first")
+    data: list[dict[str, object]] = json.loads(result.stdout)
+    return data[0]
+
+
+def image_exists(ref: str) -> bool:
+    return docker("image", "inspect", "--format", "{{.Id}}", ref, check=False).returncode == 0
+
+
+def image_size(ref: str) -> int:
+    out = docker("image", "inspect", "--format", "{{.Size}}", ref).stdout.strip()
+    return int(out or 0)
+
+
+def try_pull(ref: str) -> bool:
+    return docker("pull", "--quiet", ref, check=False, timeout=600).returncode == 0
+
+
+def history_ids(ref: str) -> list[str]:
+    """Layer-creating commands and sizes, newest first (used to prove layer reuse)."""
+    out = docker("history", "--no-trunc", "--format", "{{.ID}} {{.Size}} {{.CreatedBy}}", ref)
+    return out.stdout.splitlines()
+
+
+@dataclass(frozen=True)
+class PushResult:
+    ref: str
+    digest: str
+
+
+def push(source: str, ref: str) -> PushResult:
+    docker("tag", source, ref)
+    result = docker("push", ref, check=False)
+    text = result.stdout + result.stderr
+    if result.returncode != 0:
+        registry = ref.split("/", 1)[0]
+        if re.search(r"unauthorized|authentication required|denied|no basic auth", text, re.I):
+            raise PushDenied(f"registry {registry} refused the push: authentication required",
+                             argv=result.argv, returncode=result.returncode, stderr_tail=text,
+                             hint=f"log in first: docker login {registry}")
+        last = text.strip().splitlines()[-1] if text.strip() else "unknown error"
+        raise EngineError(f"push to {registry} failed: {last}", argv=result.argv,
+                          returncode=result.returncode, stderr_tail=text,
+                          hint="check the registry address and that it is running")
+    found = re.search(r"digest: (sha256:[0-9a-f]{64})", text)
+    return PushResult(ref, found.group(1) if found else "")

@@ -1,0 +1,54 @@
+"""Pure generators: resolved spec in, `Artifact` values out. Writing is a separate step."""
+
+from __future__ import annotations
+
+from dockyard.generate.artifacts import MARKER, Artifact, is_generated, write_artifacts
+from dockyard.generate.context import (
+    RUNTIME_DIR,
+    dockerignore,
+    input_digest,
+    merged_requirements,
+    requirements_text,
+    runtime_artifacts,
+)
+from dockyard.generate.dockerfile import (
+    LOCK_FILE,
+    REQUIREMENTS_FILE,
+    DockerfileView,
+    render_dockerfile,
+    view_for,
+)
+
+__all__ = [
+    "LOCK_FILE",
+    "MARKER",
+    "REQUIREMENTS_FILE",
+    "RUNTIME_DIR",
+    "Artifact",
+    "DockerfileView",
+    "build_artifacts",
+    "dockerignore",
+    "input_digest",
+    "is_generated",
+    "merged_requirements",
+    "render_dockerfile",
+    "requirements_text",
+    "runtime_artifacts",
+    "view_for",
+    "write_artifacts",
+]
+
+
+def build_artifacts(spec: object, *, locked: bool, dockerfile: str = "Dockerfile",
+                    ignore: str = ".dockerignore") -> list[Artifact]:
+    """Everything a build context needs, at the given Dockerfile and ignore-file paths."""
+    from dockyard.spec import Spec
+
+    assert isinstance(spec, Spec)
+    text = render_dockerfile(view_for(spec, locked=locked))
+    return [
+        Artifact(dockerfile, text),
+        Artifact(ignore, dockerignore(spec)),
+        Artifact(REQUIREMENTS_FILE, requirements_text(spec)),
+        *runtime_artifacts(),
+    ]

@@ -1,0 +1,64 @@
+"""Everything a build needs besides the Dockerfile: ignore rules, dependency list, runtime files."""
+
+from __future__ import annotations
+
+import hashlib
+from importlib import resources
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from dockyard.generate.artifacts import Artifact, header
+from dockyard.spec import Spec
+
+RUNTIME_DIR = ".dockyard/runtime"
+RUNTIME_FILES = ("healthcheck.py", "run_notebook.py")
+
+# Kept out of every image: secrets, version control, virtualenvs, caches, editor state.
+_IGNORED = (
+    ".git", ".hg", ".svn", "**/.env", "**/.env.*", "**/*.pem", "**/*.key", "**/id_rsa*",
+    ".venv", "venv", "env", "**/__pycache__", "**/*.py[cod]", "**/.ipynb_checkpoints",
+    ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".nox", "**/.DS_Store",
+    "**/node_modules", ".idea", ".vscode", "dist", "build", "*.egg-info",
+    "compose.yaml", "docker-compose.yml",
+)
+
+
+def dockerignore(spec: Spec) -> str:
+    lines = [header().rstrip("\n"), "# Secrets, VCS, virtualenvs and caches never enter an image."]
+    lines += list(_IGNORED)
+    lines.append("# Data folders are mounted at run time, never copied into the image.")
+    lines += [d.strip("/") for d in spec.data_dirs]
+    return "\n".join(lines) + "\n"
+
+
+def merged_requirements(spec: Spec) -> list[str]:
+    """The project's requirements, plus the runtime's for any name the project leaves out."""
+    lines = list(spec.requirements)
+    names = {_name(line) for line in lines}
+    lines += [r for r in spec.runtime_requirements if _name(r) not in names]
+    return sorted(lines, key=_name)
+
+
+def requirements_text(spec: Spec) -> str:
+    body = "\n".join(merged_requirements(spec)) + "\n"
+    return header() + "# What the image installs when there is no dockyard.lock.\n" + body
+
+
+def input_digest(spec: Spec) -> str:
+    """What a lock is made from: requirements, indexes and Python. A lock is stale when it moves."""
+    parts = [*merged_requirements(spec), spec.index_url, *spec.extra_index_urls, spec.python]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def runtime_artifacts() -> list[Artifact]:
+    pkg = resources.files("dockyard.runtime")
+    return [Artifact(f"{RUNTIME_DIR}/{name}", header() + pkg.joinpath(name).read_text())
+            for name in RUNTIME_FILES]
+
+
+def _name(line: str) -> str:
+    try:
+        return canonicalize_name(Requirement(line).name)
+    except InvalidRequirement:
+        return line

@@ -1,0 +1,103 @@
+"""Render the project's Dockerfile from the resolved spec.
+
+The logic lives in `DockerfileView`; the Jinja template only loops and prints. Every interpolated
+value goes through the `q` filter (POSIX shell quoting), so a package name such as
+`foo$(touch /tmp/pwned)` stays a literal string.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+from dataclasses import dataclass
+from importlib import resources
+
+import jinja2
+
+from dockyard import __version__
+from dockyard.generate.artifacts import Artifact, header
+from dockyard.spec import Spec
+
+UV_VERSION = "0.13.8"
+REQUIREMENTS_FILE = ".dockyard/requirements.txt"
+LOCK_FILE = "dockyard.lock"
+LAB_PORT_IN_CONTAINER = 8888
+LAB_CMD = ("jupyter", "lab", "--ip=0.0.0.0", f"--port={LAB_PORT_IN_CONTAINER}", "--no-browser",
+           "--ServerApp.root_dir=/workspace")
+# Compilers for sdists; only in the builder stage, so they never reach the image.
+BUILDER_APT = ("build-essential",)
+# Index of CPU-only torch wheels: PyPI's default torch wheels carry several GB of CUDA.
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+TORCH_CUDA_INDEX = "https://download.pytorch.org/whl/cu126"
+
+
+@dataclass(frozen=True)
+class DockerfileView:
+    base_image: str
+    builder_apt: tuple[str, ...]
+    runtime_apt: tuple[str, ...]
+    uv_requirement: str
+    deps_file: str
+    uv_args: tuple[str, ...]
+    uid: int
+    port: int
+    labels: tuple[tuple[str, str], ...]
+    cmd: str
+    header: str
+
+
+def view_for(spec: Spec, *, locked: bool, base_image: str = "") -> DockerfileView:
+    uv_args: list[str] = ["--require-hashes", "--no-deps"] if locked else []
+    uv_args += _index_args(spec)
+    return DockerfileView(
+        base_image=base_image or spec.base_image or spec.default_base_image,
+        builder_apt=BUILDER_APT + _dev_packages(spec) if spec.compilers else (),
+        runtime_apt=spec.system_packages,
+        uv_requirement=f"uv=={UV_VERSION}",
+        deps_file=LOCK_FILE if locked else REQUIREMENTS_FILE,
+        uv_args=tuple(uv_args),
+        uid=spec.uid,
+        port=LAB_PORT_IN_CONTAINER,
+        labels=(
+            ("org.opencontainers.image.title", spec.name),
+            ("org.opencontainers.image.description", f"{spec.name}, built by dockyard"),
+            ("dev.dockyard.version", __version__),
+            ("dev.dockyard.python", spec.python),
+        ),
+        cmd=json.dumps(list(LAB_CMD)),
+        header=header(),
+    )
+
+
+def _index_args(spec: Spec) -> list[str]:
+    args: list[str] = []
+    if spec.index_url:
+        args += ["--index-url", spec.index_url]
+    extra = list(spec.extra_index_urls)
+    if "torch" in spec.gpu_frameworks and not any("pytorch.org" in u for u in extra):
+        extra.append(TORCH_CUDA_INDEX if spec.gpu else TORCH_CPU_INDEX)
+    for url in extra:
+        args += ["--extra-index-url", url]
+    if len(extra) > 0:
+        # Let the best version win across indexes (torch's index also mirrors numpy etc.).
+        args += ["--index-strategy", "unsafe-best-match"]
+    return args
+
+
+def _dev_packages(spec: Spec) -> tuple[str, ...]:
+    """-dev packages from apt.txt are build-time needs: give them to the builder too."""
+    return tuple(p for p in spec.system_packages if p.endswith("-dev"))
+
+
+def render_dockerfile(view: DockerfileView) -> str:
+    env = jinja2.Environment(
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+        trim_blocks=True, lstrip_blocks=True, autoescape=False,
+    )
+    env.filters["q"] = lambda value: shlex.quote(str(value))
+    source = resources.files("dockyard.generate").joinpath("templates/Dockerfile.j2").read_text()
+    return env.from_string(source).render(**view.__dict__)
+
+
+def dockerfile_artifact(spec: Spec, *, locked: bool, path: str = "Dockerfile") -> Artifact:
+    return Artifact(path, render_dockerfile(view_for(spec, locked=locked)))
