@@ -16,6 +16,7 @@ from dockyard.engine.images import (
     BuildResult,
     build,
     image_exists,
+    latest_image,
     try_pull,
 )
 from dockyard.errors import UserError
@@ -107,10 +108,13 @@ def _labels(project: Project, base: BaseChoice) -> tuple[tuple[str, str], ...]:
 
 
 def project_image_ready(project: Project) -> str:
-    if not image_exists(project.image):
-        raise UserError(f"image {project.image} has not been built",
+    """The newest image built for this project folder, found by its label (so a `--tag` of
+    the user's choosing is found too)."""
+    found = latest_image(LABEL_PROJECT, project.spec.project_key)
+    if not found:
+        raise UserError(f"no image has been built for {project.root}",
                         hint="run `dockyard build` first")
-    return project.image
+    return found
 
 
 def host_path(path: Path) -> str:

@@ -42,6 +42,7 @@ class BuildProgress:
         self.out = out
         self.verbose = out.verbose
         self.tail: list[str] = []
+        self.seen: set[str] = set()
 
     def __call__(self, line: str) -> None:
         self.tail = [*self.tail[-40:], line]
@@ -50,7 +51,8 @@ class BuildProgress:
             return
         parts = line.split(" ", 2)
         if len(parts) == 3 and parts[0].startswith("#") and parts[1].startswith("[") \
-                and "internal]" not in parts[1]:
-            self.out.note(f"  {parts[1]} {parts[2][:100]}")
+                and "internal]" not in parts[1] and parts[0] not in self.seen:
+            self.seen.add(parts[0])  # BuildKit repeats a step's header when it resumes output
+            self.out.note(f"  {parts[1]} {' '.join(parts[2].split())[:90]}")
         elif line.endswith(" CACHED"):
             self.out.note("    cached")

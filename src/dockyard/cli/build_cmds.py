@@ -87,7 +87,7 @@ def push(ctx: Context, ref: str, as_json: bool) -> None:
     ping()
     project = ctx.project()
     target = ref if ":" in ref.rsplit("/", 1)[-1] else f"{ref}:latest"
-    out.note(f"pushing {project.image} as {target}…")
+    out.note(f"pushing the project's image as {target}…")
     result = do_push(project_image_ready(project), target)
     out.emit({"ref": result.ref, "digest": result.digest,
               "pull": f"{result.ref.rsplit(':', 1)[0]}@{result.digest}"})

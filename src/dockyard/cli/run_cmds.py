@@ -24,7 +24,7 @@ def run(ctx: Context, command: tuple[str, ...], output: str, timeout: int, as_js
     ping()
     project = ctx.project()
     if len(command) == 1 and command[0].endswith(".ipynb"):
-        out.note(f"executing {command[0]} in {project.image}…")
+        out.note(f"executing {command[0]} in the project's image…")
         result = run_notebook(project, command[0], output, timeout)
         out.emit({"notebook": result.notebook, "output": result.output,
                   "exit_code": result.exit_code, "error": result.error,
@@ -54,7 +54,7 @@ def lab(ctx: Context, port: int | None, host: str | None, detach: bool, as_json:
     out = ctx.output(as_json)
     ping()
     project = ctx.project()
-    out.note(f"starting JupyterLab from {project.image}…")
+    out.note("starting JupyterLab in the project's image…")
     session = start_lab(project, port=port, host=host)
     out.emit({"url": session.url, "token": session.token, "container": session.container,
               "name": session.name, "port": session.port, "host": session.host,

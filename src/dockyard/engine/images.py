@@ -102,6 +102,13 @@ def image_exists(ref: str) -> bool:
     return docker("image", "inspect", "--format", "{{.Id}}", ref, check=False).returncode == 0
 
 
+def latest_image(label: str, value: str) -> str:
+    """The id of the newest image carrying label=value, or ""."""
+    out = docker("images", "--filter", f"label={label}={value}", "--format",
+                 "{{.ID}}").stdout.split()
+    return out[0] if out else ""
+
+
 def image_size(ref: str) -> int:
     out = docker("image", "inspect", "--format", "{{.Size}}", ref).stdout.strip()
     return int(out or 0)

@@ -1,0 +1,181 @@
+"""`dockyard push` against a real registry with authentication.
+
+A private registry (Debian's `docker-registry`, the CNCF distribution registry) runs on a free
+loopback port with htpasswd (bcrypt) auth and its storage in a tmp dir. The docker client gets a
+throwaway DOCKER_CONFIG, so `docker login` here never reads or writes the machine's credentials.
+The engine allows plain HTTP to 127.0.0.0/8 registries, so no TLS is needed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_dockyard
+from tests.integration.conftest import DOCKER, BuiltProject
+
+REGISTRY_BINARY = "/usr/bin/docker-registry"
+USER, PASSWORD = "dockyard", "push-test-pw-7c1e"
+
+
+@dataclass(frozen=True)
+class Registry:
+    host: str  # 127.0.0.1:PORT
+    env: dict[str, str]  # DOCKER_CONFIG pointing at a throwaway client config dir
+
+    def docker(self, *args: str, input_text: str | None = None,
+               check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([DOCKER, *args], capture_output=True, text=True, check=check,
+                              input=input_text, env={**os.environ, **self.env}, timeout=600)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _config(root: Path, port: int, htpasswd: Path) -> str:
+    # Without http.secret the registry logs a warning and makes one up: fine for one instance.
+    return (
+        "version: 0.1\n"
+        "log:\n  level: warn\n"
+        f"storage:\n  filesystem:\n    rootdirectory: {root / 'storage'}\n"
+        "  delete:\n    enabled: true\n"
+        f"http:\n  addr: 127.0.0.1:{port}\n"
+        f"auth:\n  htpasswd:\n    realm: dockyard-test\n    path: {htpasswd}\n"
+    )
+
+
+def _wait_for_401(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: float) -> None:
+    """Ready means /v2/ answers 401: the registry is up and enforcing auth."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"docker-registry exited with {proc.returncode}:\n{log.read_text()}")
+        try:
+            urllib.request.urlopen(url, timeout=2)  # loopback only
+            pytest.fail(f"{url} answered without credentials: auth is not enforced")
+        except urllib.error.HTTPError as exc:
+            if exc.code == 401:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"{url} did not answer 401 within {timeout:.0f}s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def registry(engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    for tool in (REGISTRY_BINARY, "htpasswd"):
+        if not shutil.which(tool):
+            reason = f"{tool} is not installed (apt-get install docker-registry apache2-utils)"
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"CI needs the registry: {reason}")
+            pytest.skip(reason)
+    root = tmp_path_factory.mktemp("registry")
+    htpasswd = root / "htpasswd"
+    htpasswd.write_text(subprocess.run(["htpasswd", "-Bbn", USER, PASSWORD], check=True,
+                                       capture_output=True, text=True).stdout)
+    port = _free_port()
+    (root / "config.yml").write_text(_config(root, port, htpasswd))
+    (root / "client").mkdir()
+    log = root / "registry.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([REGISTRY_BINARY, "serve", str(root / "config.yml")],
+                                stdout=out, stderr=subprocess.STDOUT)
+    try:
+        _wait_for_401(proc, f"http://127.0.0.1:{port}/v2/", log, timeout=30)
+        yield Registry(f"127.0.0.1:{port}", {"DOCKER_CONFIG": str(root / "client")})
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        _remove_refs(f"127.0.0.1:{port}/")
+
+
+def _remove_refs(prefix: str) -> None:
+    """Untag every local reference into the test registry (the image itself stays)."""
+    listing = subprocess.run([DOCKER, "images", "--digests", "--format",
+                              "{{.Repository}} {{.Tag}} {{.Digest}}"],
+                             capture_output=True, text=True, check=False).stdout
+    for line in listing.splitlines():
+        repo, tag, digest = [*line.split(), "", "", ""][:3]
+        if not repo.startswith(prefix):
+            continue
+        if tag != "<none>":
+            subprocess.run([DOCKER, "rmi", f"{repo}:{tag}"], capture_output=True, check=False)
+        if digest.startswith("sha256:"):
+            subprocess.run([DOCKER, "rmi", f"{repo}@{digest}"], capture_output=True,
+                           check=False)
+
+
+def _image_id(registry: Registry, ref: str) -> str:
+    return registry.docker("image", "inspect", "--format", "{{.Id}}", ref).stdout.strip()
+
+
+def test_push_needs_login_then_pulls_back_by_digest(example: BuiltProject,
+                                                   registry: Registry) -> None:
+    host = registry.host
+    target = f"{host}/team/churn:v1"
+
+    # 1. No credentials in the throwaway client config: refused, clearly, without a traceback.
+    denied = run_dockyard("-C", str(example.root), "push", target, env=registry.env)
+    assert denied.code == 1, denied.stderr
+    assert "Traceback" not in denied.stderr
+    assert denied.stderr.strip().splitlines()[-2:] == [
+        f"error: registry {host} refused the push: authentication required",
+        f"hint: log in first: docker login {host}",
+    ]
+    assert "no basic auth credentials" in denied.stderr  # docker's own reason, in the tail
+
+    # 2. Log in (password on stdin, stored only in the throwaway DOCKER_CONFIG) and push.
+    login = registry.docker("login", "--username", USER, "--password-stdin", host,
+                            input_text=PASSWORD + "\n")
+    assert "Login Succeeded" in login.stdout
+    pushed = run_dockyard("-C", str(example.root), "push", target, env=registry.env)
+    assert pushed.code == 0, pushed.stderr
+    found = re.search(r"^digest (sha256:[0-9a-f]{64})$", pushed.stdout, re.M)
+    assert found, pushed.stdout
+    digest = found.group(1)
+    assert f"pushed {target}" in pushed.stdout
+
+    # 3. --json says the same (pushing an unchanged image again gives the same digest).
+    again = run_dockyard("-C", str(example.root), "push", target, "--json", env=registry.env)
+    assert again.code == 0, again.stderr
+    doc = json.loads(again.stdout)
+    assert doc == {"ref": target, "digest": digest, "pull": f"{host}/team/churn@{digest}"}
+
+    # 4. The pushed tag is this project's image (found by its label, as `push` finds it; the
+    #    shared example tag can be re-pointed by a concurrent session on the same engine).
+    pushed_id = _image_id(registry, target)
+    labels = json.loads(registry.docker("image", "inspect", "--format",
+                                        "{{json .Config.Labels}}", target).stdout)
+    assert labels["dev.dockyard.project"] == _project_key(example.root)
+    # Untag it (the repo then has no local reference) and pull it back by digest.
+    registry.docker("rmi", target)
+    pull = registry.docker("pull", f"{host}/team/churn@{digest}", check=False)
+    assert pull.returncode == 0, pull.stderr
+    assert f"Digest: {digest}" in pull.stdout
+    assert _image_id(registry, f"{host}/team/churn@{digest}") == pushed_id
+
+
+def _project_key(root: Path) -> str:
+    """dockyard's project label: the folder name plus a short hash of its absolute path."""
+    return f"{root.name}-{hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:8]}"
