@@ -41,7 +41,7 @@ class DockerfileView:
     uv_args: tuple[str, ...]
     uid: int
     port: int
-    labels: tuple[tuple[str, str], ...]
+    labels: tuple[str, ...]  # key=value, value already quoted
     cmd: str
     header: str
 
@@ -58,12 +58,12 @@ def view_for(spec: Spec, *, locked: bool, base_image: str = "") -> DockerfileVie
         uv_args=tuple(uv_args),
         uid=spec.uid,
         port=LAB_PORT_IN_CONTAINER,
-        labels=(
+        labels=tuple(f"{key}={shlex.quote(value)}" for key, value in (
             ("org.opencontainers.image.title", spec.name),
             ("org.opencontainers.image.description", f"{spec.name}, built by dockyard"),
             ("dev.dockyard.version", __version__),
             ("dev.dockyard.python", spec.python),
-        ),
+        )),
         cmd=json.dumps(list(LAB_CMD)),
         header=header(),
     )

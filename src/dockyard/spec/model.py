@@ -6,7 +6,9 @@ Every field is optional; `resolve` fills the gaps from detection and defaults. S
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 
 class _Section(BaseModel):
@@ -21,8 +23,11 @@ class DependenciesSection(_Section):
     extra_index_urls: list[str] = Field(default_factory=list)
 
 
+DebianName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9+.-]+$")]
+
+
 class SystemSection(_Section):
-    packages: list[str] = Field(default_factory=list)
+    packages: list[DebianName] = Field(default_factory=list)
 
 
 class BuildSection(_Section):

@@ -1,0 +1,3 @@
+import xgboost
+import shap
+import cv2

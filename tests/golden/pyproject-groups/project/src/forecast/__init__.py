@@ -1,0 +1,3 @@
+import pandas as pd
+import yaml
+from forecast import helpers

@@ -1,0 +1,56 @@
+"""Safety invariants of what dockyard generates and runs, checked on every golden project."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from dockyard.app.context import load_project
+from dockyard.engine.containers import Port, RunRequest, run_argv
+from dockyard.errors import SpecError
+from dockyard.generate import render_dockerfile, view_for
+from dockyard.spec import parse_spec
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "project").is_dir())
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_image_has_a_numeric_non_root_user(case: str) -> None:
+    project = load_project(GOLDEN / case / "project")
+    text = render_dockerfile(view_for(project.spec, locked=False))
+    users = re.findall(r"^USER (\S+)$", text, re.M)
+    assert users, "no USER line"
+    uid, gid = users[-1].split(":")
+    assert uid.isdigit() and gid.isdigit() and int(uid) > 0
+
+
+def _project_with(tmp_path: Path, toml: str) -> object:
+    (tmp_path / "dockyard.toml").write_text(toml)
+    return load_project(tmp_path)
+
+
+def test_shell_metacharacters_in_values_are_quoted(tmp_path: Path) -> None:
+    project = _project_with(tmp_path, (
+        'version = 1\n[dependencies]\nindex_url = "https://example.org/$(touch /tmp/pwned)"\n'
+        '[build]\nbase_image = "python:3.11-slim;rm -rf /"\n'))
+    text = render_dockerfile(view_for(project.spec, locked=False))  # type: ignore[attr-defined]
+    assert "'https://example.org/$(touch /tmp/pwned)'" in text
+    assert "ARG BASE_IMAGE='python:3.11-slim;rm -rf /'" in text
+    assert not re.search(r"[^'/]\$\(touch", text)
+
+
+def test_system_packages_must_be_debian_names() -> None:
+    with pytest.raises(SpecError) as err:
+        parse_spec({"system": {"packages": ["libpq-dev", "foo$(touch /tmp/pwned)"]}},
+                   "dockyard.toml")
+    assert "system.packages.1" in err.value.message
+
+
+def test_ports_bind_to_loopback_by_default() -> None:
+    assert Port(8888, 8888).arg() == "127.0.0.1:8888:8888"
+    argv = run_argv(RunRequest(image="img", ports=(Port(1, 2),)), detach=True)
+    assert argv[argv.index("-p") + 1].startswith("127.0.0.1:")
+    assert "no-new-privileges" in argv and argv[argv.index("--cap-drop") + 1] == "ALL"
