@@ -82,7 +82,8 @@ def _platform() -> str:
 
 
 def _reason(stderr: str) -> str:
-    lines = [ln.strip(" ×╰─▶") for ln in stderr.splitlines() if ln.strip()]
+    # uv decorates its messages with box-drawing characters; keep only the words.
+    lines = [ln.strip(" \u00d7\u2570\u2500\u25b6") for ln in stderr.splitlines() if ln.strip()]
     useful = [ln for ln in lines if not ln.startswith(("hint", "help"))]
     return " ".join(useful[:2])[:300] if useful else "uv failed"
 

@@ -137,7 +137,7 @@ def test_lock_pins_with_hashes_and_locked_build_detects_staleness(
     assert json.loads(built.stdout)["locked"] is True
     with (root / "requirements.txt").open("a") as fh:
         fh.write("tabulate\n")
-    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file() and ".dockyard" not in p.parts}
+    before = _user_files(root)
     stale = run_dockyard("-C", str(root), "build", "--locked")
     assert stale.code == 1
     assert "Traceback" not in stale.stderr
@@ -145,5 +145,9 @@ def test_lock_pins_with_hashes_and_locked_build_detects_staleness(
         "error: dockyard.lock is stale: it does not match the declared dependencies",
         "hint: run `dockyard lock` and commit dockyard.lock, or build without --locked",
     ]
-    after = {p: p.read_bytes() for p in root.rglob("*") if p.is_file() and ".dockyard" not in p.parts}
-    assert before == after
+    assert _user_files(root) == before
+
+
+def _user_files(root: Path) -> dict[Path, bytes]:
+    return {p: p.read_bytes() for p in root.rglob("*")
+            if p.is_file() and ".dockyard" not in p.parts}

@@ -90,5 +90,6 @@ def _disk() -> Check:
 
 def _debootstrap() -> Check:
     found = shutil.which("debootstrap")
-    return Check("debootstrap", bool(found), found or "not installed (only `dockyard base` needs it)",
-                 "" if found else "apt-get install debootstrap", severity="warning")
+    detail = found or "not installed (only `dockyard base` needs it)"
+    remedy = "" if found else "apt-get install debootstrap"
+    return Check("debootstrap", bool(found), detail, remedy, severity="warning")

@@ -11,6 +11,7 @@ from pathlib import Path
 from dockyard.app.building import project_image_ready
 from dockyard.app.context import Project
 from dockyard.engine import containers as ctr
+from dockyard.engine._cmd import docker_client
 from dockyard.engine.ready import HttpReady
 from dockyard.errors import UserError
 
@@ -64,7 +65,7 @@ def run_notebook(project: Project, notebook: str, output: str = "",
     out_rel = output or rel.removesuffix(".ipynb") + ".executed.ipynb"
     req = base_request(project, "notebook",
                        ("python3", NOTEBOOK_RUNNER, rel, out_rel, str(timeout)))
-    argv = ctr.docker_client().path, *ctr.run_argv(req, detach=False)
+    argv = docker_client().path, *ctr.run_argv(req, detach=False)
     proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     marker = "DOCKYARD_CELL_ERROR: "
     error = next((ln.split(marker, 1)[1] for ln in proc.stderr.splitlines() if marker in ln), "")

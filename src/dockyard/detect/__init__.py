@@ -7,6 +7,7 @@ project only through a read-only `ProjectView`.
 
 from __future__ import annotations
 
+from dockyard.detect._merge import detect
 from dockyard.detect._types import (
     Dependency,
     Detection,
@@ -16,7 +17,6 @@ from dockyard.detect._types import (
     PythonChoice,
     UndeclaredImport,
 )
-from dockyard.detect._merge import detect
 
 __all__ = [
     "Dependency",

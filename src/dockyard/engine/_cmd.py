@@ -49,7 +49,7 @@ def docker_client() -> Client:
 
 def _candidates() -> list[str]:
     seen: list[str] = []
-    for folder in os.environ.get("PATH", "").split(os.pathsep) + ["/usr/bin"]:
+    for folder in [*os.environ.get("PATH", "").split(os.pathsep), "/usr/bin"]:
         path = shutil.which("docker", path=folder) if folder else None
         if path and os.path.realpath(path) not in {os.path.realpath(p) for p in seen}:
             seen.append(path)
@@ -61,7 +61,7 @@ def _probe(path: str) -> Client:
                          capture_output=True, text=True, check=False)
     version = out.stdout.strip().splitlines()[0] if out.stdout.strip() else "0"
     major = int(version.split(".")[0]) if version.split(".")[0].isdigit() else 0
-    if major < 23:  # 18.09–22.x build with BuildKit natively under DOCKER_BUILDKIT=1
+    if major < 23:  # 18.09 to 22.x build with BuildKit natively under DOCKER_BUILDKIT=1
         return Client(path, version, major >= 19)
     buildx = subprocess.run([path, "buildx", "version"], capture_output=True, check=False)
     return Client(path, version, buildx.returncode == 0)

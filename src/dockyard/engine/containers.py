@@ -52,8 +52,8 @@ class RunRequest:
 
 
 def run_argv(req: RunRequest, *, detach: bool, interactive: bool = False) -> list[str]:
-    argv = ["run", "--label", f"{LABEL_PROJECT}={req.project}", "--label", f"{LABEL_ROLE}={req.role}",
-            "--security-opt", "no-new-privileges"]
+    argv = ["run", "--label", f"{LABEL_PROJECT}={req.project}",
+            "--label", f"{LABEL_ROLE}={req.role}", "--security-opt", "no-new-privileges"]
     if req.drop_caps:
         argv += ["--cap-drop", "ALL"]
     if req.remove:

@@ -43,11 +43,12 @@ class DockerfileView:
     port: int
     labels: tuple[str, ...]  # key=value, value already quoted
     cmd: str
+    gpu: bool
     header: str
 
 
 def view_for(spec: Spec, *, locked: bool, base_image: str = "") -> DockerfileView:
-    uv_args: list[str] = ["--require-hashes", "--no-deps"] if locked else []
+    uv_args: list[str] = ["--require-hashes --no-deps"] if locked else []
     uv_args += _index_args(spec)
     return DockerfileView(
         base_image=base_image or spec.base_image or spec.default_base_image,
@@ -65,22 +66,23 @@ def view_for(spec: Spec, *, locked: bool, base_image: str = "") -> DockerfileVie
             ("dev.dockyard.python", spec.python),
         )),
         cmd=json.dumps(list(LAB_CMD)),
+        gpu=spec.gpu,
         header=header(),
     )
 
 
 def _index_args(spec: Spec) -> list[str]:
+    """uv options, one per line of the RUN, each value shell-quoted."""
     args: list[str] = []
     if spec.index_url:
-        args += ["--index-url", spec.index_url]
+        args.append(f"--index-url {shlex.quote(spec.index_url)}")
     extra = list(spec.extra_index_urls)
     if "torch" in spec.gpu_frameworks and not any("pytorch.org" in u for u in extra):
         extra.append(TORCH_CUDA_INDEX if spec.gpu else TORCH_CPU_INDEX)
-    for url in extra:
-        args += ["--extra-index-url", url]
-    if len(extra) > 0:
+    args += [f"--extra-index-url {shlex.quote(url)}" for url in extra]
+    if extra:
         # Let the best version win across indexes (torch's index also mirrors numpy etc.).
-        args += ["--index-strategy", "unsafe-best-match"]
+        args.append("--index-strategy unsafe-best-match")
     return args
 
 

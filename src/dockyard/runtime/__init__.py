@@ -1,1 +1,1 @@
-"""Code that runs inside images. Copied into the build context as it is; never imported by the CLI."""
+"""Code that runs inside images: copied into build contexts as is, never imported by the CLI."""

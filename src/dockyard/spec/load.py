@@ -15,7 +15,7 @@ from dockyard.spec.model import UserSpec
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[import-not-found,unused-ignore]
 
 SPEC_FILE = "dockyard.toml"
 SUPPORTED_VERSIONS = (1,)
@@ -49,7 +49,8 @@ def load_spec(view: ProjectView) -> LoadedSpec:
 
 def _read_toml(view: ProjectView, rel: str) -> dict[str, Any]:
     try:
-        return tomllib.loads(view.read_text(rel))
+        data: dict[str, Any] = tomllib.loads(view.read_text(rel))
+        return data
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(rel, [f"invalid TOML: {exc}"], hint=f"fix the syntax of {rel}") from None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from packaging.utils import canonicalize_name
 
@@ -66,44 +67,44 @@ class Spec:
         return f"python:{self.python}-slim"
 
 
+T = TypeVar("T")
+
+
+def _pick(prov: dict[str, str], key: str, default: T, *candidates: tuple[T | None, str]) -> T:
+    """The first candidate that is set wins; its source is recorded as the provenance."""
+    for value, source in candidates:
+        if value is not None and value != "" and value != ():
+            prov[key] = source
+            return value
+    prov[key] = "default"
+    return default
+
+
 def resolve(view: ProjectView, loaded: LoadedSpec, det: Detection) -> Spec:
     """Combine spec file, detection and defaults, recording where each value came from."""
     user, src = loaded.spec, loaded.file or "dockyard.toml"
     prov: dict[str, str] = {}
-
-    def pick(key: str, mine: object, detected: object, det_src: str, default: object) -> object:
-        if mine is not None:
-            prov[key] = src
-            return mine
-        if detected not in (None, "", ()):
-            prov[key] = det_src
-            return detected
-        prov[key] = "default"
-        return default
-
-    python = str(pick("python", user.python, det.python.version,
-                      f"detected: {det.python.source}", DEFAULT_PYTHON))
-    if det.python.source == "default" and user.python is None:
-        prov["python"] = "default"
-    data_dirs = pick("data_dirs", _tuple(user.data.dirs), det.data_dirs, "detected", ())
-    gpu_on = pick("gpu", user.gpu.enabled, det.gpu.wanted or None, "detected", False)
+    detected_python = det.python.version if det.python.source != "default" else None
     return Spec(
-        name=str(pick("name", user.name, view.name, "project folder", view.name)),
+        name=_pick(prov, "name", view.name, (user.name, src), (view.name, "project folder")),
         project_key=view.key,
-        python=python,
-        base_image=str(pick("base_image", user.build.base_image, None, "", "")),
+        python=_pick(prov, "python", DEFAULT_PYTHON, (user.python, src),
+                     (detected_python, f"detected: {det.python.source}")),
+        base_image=_pick(prov, "base_image", "", (user.build.base_image, src)),
         requirements=_requirements(loaded, det, prov, src),
         runtime_requirements=RUNTIME_REQUIREMENTS,
-        index_url=str(pick("index_url", user.dependencies.index_url, det.index_url,
-                           "detected", "")),
+        index_url=_pick(prov, "index_url", "", (user.dependencies.index_url, src),
+                        (det.index_url, "detected")),
         extra_index_urls=tuple(user.dependencies.extra_index_urls) or det.extra_index_urls,
         system_packages=tuple(sorted({*det.system_packages, *user.system.packages})),
-        compilers=bool(pick("compilers", user.build.compilers, None, "", True)),
-        uid=int(pick("uid", user.build.uid, None, "", DEFAULT_UID)),  # type: ignore[call-overload]
-        lab_port=int(pick("lab_port", user.lab.port, None, "", DEFAULT_LAB_PORT)),  # type: ignore[call-overload]
-        lab_host=str(pick("lab_host", user.lab.host, None, "", "127.0.0.1")),
-        data_dirs=tuple(data_dirs),  # type: ignore[call-overload]
-        gpu=bool(gpu_on),
+        compilers=_pick(prov, "compilers", True, (user.build.compilers, src)),
+        uid=_pick(prov, "uid", DEFAULT_UID, (user.build.uid, src)),
+        lab_port=_pick(prov, "lab_port", DEFAULT_LAB_PORT, (user.lab.port, src)),
+        lab_host=_pick(prov, "lab_host", "127.0.0.1", (user.lab.host, src)),
+        data_dirs=_pick(prov, "data_dirs", (), (_tuple(user.data.dirs), src),
+                        (det.data_dirs, "detected")),
+        gpu=_pick(prov, "gpu", False, (user.gpu.enabled, src),
+                  (det.gpu.wanted or None, "detected")),
         gpu_frameworks=det.gpu.frameworks,
         serve=_serve(loaded, det),
         spec_file=loaded.file,
@@ -117,7 +118,7 @@ def _tuple(value: list[str] | None) -> tuple[str, ...] | None:
 
 def _requirements(loaded: LoadedSpec, det: Detection, prov: dict[str, str], src: str
                   ) -> tuple[str, ...]:
-    """Declared + undeclared imports (unless disabled) + extra − exclude, one line per name."""
+    """Declared + undeclared imports (unless disabled) + extra - exclude, one line per name."""
     deps = loaded.spec.dependencies
     exclude = {canonicalize_name(n) for n in deps.exclude}
     lines: dict[str, str] = {}

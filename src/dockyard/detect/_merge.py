@@ -1,0 +1,202 @@
+"""`detect`: run every detector over one project and merge their fragments into a Detection.
+
+Nothing is first-match-wins. Every detector runs, and where they disagree (two Python versions,
+two specifiers for one package, two lock files) the merge keeps one answer by a fixed order and
+says so in a finding. Every output is sorted, so the same folder always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from dockyard.detect._apt import detect_apt
+from dockyard.detect._common import redact
+from dockyard.detect._conda import FILES as CONDA_FILES
+from dockyard.detect._conda import conda_package_names, detect_conda
+from dockyard.detect._deps import apply_pins, merge_dependencies, merge_pins
+from dockyard.detect._gpu import detect_gpu
+from dockyard.detect._import_map import undeclared_imports
+from dockyard.detect._imports import detect_imports
+from dockyard.detect._layout import DATA_DIRS, detect_layout
+from dockyard.detect._locks import detect_locks
+from dockyard.detect._pipfile import detect_pipfile
+from dockyard.detect._pyproject import detect_pyproject
+from dockyard.detect._python import choose_python, detect_python_files
+from dockyard.detect._requirements import detect_requirements, requirement_files
+from dockyard.detect._types import Detection, Finding, Fragment
+from dockyard.project import SKIP_DIRS, ProjectView
+
+Detector = Callable[[ProjectView], Fragment]
+# The dependency detectors come first, in the order that wins conflicts between files:
+# requirements.txt, pyproject.toml, environment.yml, Pipfile. Lock files are in `_locks` order.
+DETECTORS: tuple[Detector, ...] = (
+    detect_requirements,
+    detect_pyproject,
+    detect_conda,
+    detect_pipfile,
+    detect_locks,
+    detect_python_files,
+    detect_imports,
+    detect_apt,
+    detect_layout,
+)
+MAX_FILES = 20000
+NO_DEPENDENCY_FILE = "no dependency file found; dependencies come from imports only"
+_SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def detect(view: ProjectView, default_python: str = "3.11") -> Detection:
+    """Everything dockyard can tell about the project at `view`, conflicts as findings."""
+    listed = ListedView.of(view)
+    fragments = [detector(listed) for detector in DETECTORS]
+    fragments.append(_dependency_file_note(listed, fragments))
+    if listed.truncated:
+        fragments.append(Fragment(findings=(_truncated(len(listed.listing)),)))
+    return merge(fragments, default_python, conda_names=conda_package_names(listed))
+
+
+def merge(
+    fragments: Sequence[Fragment], default_python: str, conda_names: Iterable[str] = ()
+) -> Detection:
+    """One Detection from fragments in precedence order; `conda_names` feed the GPU check."""
+    python, python_findings = choose_python(
+        [p for f in fragments for p in f.python], default_python
+    )
+    deps, dep_findings = merge_dependencies(d for f in fragments for d in f.dependencies)
+    pins, pin_findings = merge_pins(p for f in fragments for p in f.pins)
+    deps, applied_findings = apply_pins(deps, pins)
+    pin_rows = tuple(sorted((name, version, source) for name, (version, source) in pins.items()))
+    index_url, extra_urls, index_findings = _merge_indexes(fragments)
+    undeclared, import_findings = undeclared_imports(
+        (i for f in fragments for i in f.imports),
+        (m for f in fragments for m in f.local_modules),
+        (d.name for d in deps),
+    )
+    gpu, gpu_findings = detect_gpu(
+        deps, undeclared, (index_url, *extra_urls), pin_rows, conda_names
+    )
+    findings = (
+        [x for f in fragments for x in f.findings]
+        + python_findings
+        + dep_findings
+        + pin_findings
+        + applied_findings
+        + index_findings
+        + import_findings
+        + gpu_findings
+    )
+    return Detection(
+        python=python,
+        dependencies=tuple(sorted(deps, key=lambda d: d.name)),
+        pins=pin_rows,
+        index_url=index_url,
+        extra_index_urls=extra_urls,
+        undeclared_imports=undeclared,
+        system_packages=_sorted(s for f in fragments for s in f.system_packages),
+        gpu=gpu,
+        data_dirs=_sorted(d for f in fragments for d in f.data_dirs),
+        notebooks=_sorted(n for f in fragments for n in f.notebooks),
+        models=_sorted(m for f in fragments for m in f.models),
+        findings=_ordered(findings),
+    )
+
+
+@dataclass(frozen=True)
+class ListedView(ProjectView):
+    """A ProjectView whose `files()` answers from a list taken once, shared by every detector.
+
+    Data folders are left out: a data-science project's `data/` may hold hundreds of thousands
+    of files, none of them code or a dependency file; walking them would cost seconds and push
+    the code past the listing cap. (Data folders are mounted at run time, not copied.)
+    """
+
+    listing: tuple[str, ...] = ()
+    truncated: bool = False
+
+    @classmethod
+    def of(cls, view: ProjectView, max_files: int = MAX_FILES) -> ListedView:
+        files = _walk(view, max_files + 1)
+        return cls(view.root, tuple(sorted(files[:max_files])), len(files) > max_files)
+
+    def files(self, max_files: int = MAX_FILES) -> Iterator[str]:
+        return iter(self.listing[:max_files])
+
+
+def _walk(view: ProjectView, limit: int) -> list[str]:
+    """Relative POSIX paths of regular files, like `ProjectView.files`, minus data folders.
+
+    `os.scandir` reuses the type information the directory read already returned; that is
+    several times faster than a `stat` per entry on large trees.
+    """
+    found: list[str] = []
+    stack = [""]
+    while stack and len(found) < limit:
+        rel = stack.pop()
+        try:
+            with os.scandir(view.root / rel if rel else view.root) as entries:
+                items = sorted(entries, key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in items:
+            path = f"{rel}/{entry.name}" if rel else entry.name
+            if entry.is_symlink():
+                continue
+            if entry.is_dir():
+                if _descend(entry, top=not rel):
+                    stack.append(path)
+            elif entry.is_file():
+                found.append(path)
+    return found
+
+
+def _descend(entry: os.DirEntry[str], *, top: bool) -> bool:
+    if entry.name in SKIP_DIRS or (top and entry.name.lower() in DATA_DIRS):
+        return False
+    return not os.path.exists(os.path.join(entry.path, "pyvenv.cfg"))
+
+
+def _dependency_file_note(view: ProjectView, fragments: Sequence[Fragment]) -> Fragment:
+    present = requirement_files(view) or any(view.exists(f) for f in (*CONDA_FILES, "Pipfile"))
+    if present or any(f.dependencies for f in fragments):
+        return Fragment()
+    return Fragment(findings=(Finding("info", NO_DEPENDENCY_FILE),))
+
+
+def _truncated(count: int) -> Finding:
+    return Finding(
+        "warning",
+        f"more than {count} files outside data folders; only the first {count} were scanned",
+        hint="move large file collections into data/ (mounted at run time, never scanned)",
+    )
+
+
+def _merge_indexes(fragments: Sequence[Fragment]) -> tuple[str, tuple[str, ...], list[Finding]]:
+    """The first primary index wins; the extras keep their order (uv tries indexes in order)."""
+    primary = ""
+    findings: list[Finding] = []
+    for fragment in fragments:
+        url = fragment.index_url
+        if url and not primary:
+            primary = url
+        elif url and url != primary:
+            findings.append(
+                Finding(
+                    "warning",
+                    f"two primary package indexes; using {redact(primary)}, not {redact(url)}",
+                    hint="keep one index URL and declare the others as extra indexes",
+                )
+            )
+    extras = (u for f in fragments for u in f.extra_index_urls if u != primary)
+    return primary, tuple(dict.fromkeys(extras)), findings
+
+
+def _sorted(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(set(items)))
+
+
+def _ordered(findings: Iterable[Finding]) -> tuple[Finding, ...]:
+    """Duplicates dropped, then the most severe first; otherwise the order they were found in."""
+    unique = list(dict.fromkeys(findings))
+    return tuple(sorted(unique, key=lambda f: _SEVERITY_ORDER.get(f.severity, 3)))

@@ -1,0 +1,275 @@
+"""detect(): every detector runs; duplicates, conflicts and pins merge deterministically."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import dockyard.detect
+from dockyard.detect import Dependency, Detection, detect
+from dockyard.detect._merge import ListedView
+from dockyard.project import ProjectView
+from tests.unit.detect.conftest import MakeProject, notebook
+
+
+def deps_of(det: Detection) -> dict[str, Dependency]:
+    return {d.name: d for d in det.dependencies}
+
+
+def warnings_of(det: Detection) -> list[str]:
+    return [f.message for f in det.findings if f.severity == "warning"]
+
+
+def test_public_api_is_curated() -> None:
+    assert sorted(dockyard.detect.__all__) == [
+        "Dependency",
+        "Detection",
+        "Finding",
+        "Fragment",
+        "Gpu",
+        "PythonChoice",
+        "UndeclaredImport",
+        "detect",
+    ]
+
+
+def test_duplicates_keep_the_first_file_and_warn_on_conflict(make_project: MakeProject) -> None:
+    det = detect(
+        make_project(
+            {
+                "requirements.txt": "numpy==1.26.4\npandas\n",
+                "pyproject.toml": '[project]\nname = "x"\n'
+                'dependencies = ["numpy>=2", "pandas>=2.1"]\n',
+                "environment.yml": "dependencies: [numpy=1.26]\n",
+            }
+        )
+    )
+    deps = deps_of(det)
+    assert (deps["numpy"].specifier, deps["numpy"].source) == ("==1.26.4", "requirements.txt")
+    assert warnings_of(det) == [
+        "numpy: requirements.txt says ==1.26.4 but pyproject.toml says >=2; using ==1.26.4",
+        "numpy: requirements.txt says ==1.26.4 but environment.yml says ==1.26.*; using ==1.26.4",
+    ]
+
+
+def test_an_empty_specifier_is_no_opinion(make_project: MakeProject) -> None:
+    det = detect(
+        make_project(
+            {
+                "requirements.txt": "pandas[excel]\n",
+                "Pipfile": '[packages]\npandas = {version = ">=2.1", extras = ["plot"]}\n',
+            }
+        )
+    )
+    pandas = deps_of(det)["pandas"]
+    assert (pandas.specifier, pandas.source, pandas.extras) == (
+        ">=2.1",
+        "Pipfile",
+        ("excel", "plot"),
+    )
+    assert warnings_of(det) == []
+
+
+def test_exact_pins_win_and_keep_the_declaration_source(make_project: MakeProject) -> None:
+    lock = """\
+        [[package]]
+        name = "numpy"
+        version = "1.26.4"
+        [[package]]
+        name = "pandas"
+        version = "2.2.2"
+        [[package]]
+        name = "mylib"
+        version = "0.3.0"
+        """
+    det = detect(
+        make_project(
+            {
+                "pyproject.toml": """\
+            [project]
+            name = "x"
+            dependencies = ["numpy>=1.20", "pandas<2", "mylib @ git+https://x.example/mylib"]
+            """,
+                "poetry.lock": lock,
+            }
+        )
+    )
+    deps = deps_of(det)
+    assert (deps["numpy"].specifier, deps["numpy"].source) == ("==1.26.4", "pyproject.toml")
+    assert deps["pandas"].specifier == "==2.2.2"
+    assert deps["mylib"].specifier == "@ git+https://x.example/mylib"
+    assert det.pins == (
+        ("mylib", "0.3.0", "poetry.lock"),
+        ("numpy", "1.26.4", "poetry.lock"),
+        ("pandas", "2.2.2", "poetry.lock"),
+    )
+    infos = [f.message for f in det.findings if f.message.startswith("poetry.lock")]
+    assert infos == ["poetry.lock: exact versions pinned for 2 declared dependencies"]
+    assert warnings_of(det) == [
+        "pandas: poetry.lock pins 2.2.2, outside <2 in pyproject.toml; using the pin"
+    ]
+
+
+def test_first_lock_file_wins(make_project: MakeProject) -> None:
+    det = detect(
+        make_project(
+            {
+                "requirements.txt": "rich\n",
+                "uv.lock": '[[package]]\nname = "rich"\nversion = "13.7.1"\n',
+                "pdm.lock": '[[package]]\nname = "rich"\nversion = "13.0.0"\n',
+            }
+        )
+    )
+    assert deps_of(det)["rich"].specifier == "==13.7.1"
+    assert "rich: uv.lock pins 13.7.1 but pdm.lock pins 13.0.0; using 13.7.1" in warnings_of(det)
+
+
+def test_undeclared_imports_end_to_end(make_project: MakeProject) -> None:
+    det = detect(
+        make_project(
+            {
+                "requirements.txt": "pandas\nopencv-python\n",
+                "analysis.ipynb": notebook("import pandas, cv2\nimport sklearn\nimport helpers\n"),
+                "helpers.py": "import yaml\nfrom PIL import Image\nimport os\n",
+                "src/pkg/__init__.py": "from pkg import sub\nimport IPython\n",
+            }
+        )
+    )
+    assert [(u.module, u.distribution, u.files) for u in det.undeclared_imports] == [
+        ("PIL", "pillow", ("helpers.py",)),
+        ("sklearn", "scikit-learn", ("analysis.ipynb",)),
+        ("yaml", "pyyaml", ("helpers.py",)),
+    ]
+
+
+def test_no_dependency_file_is_an_info_finding(make_project: MakeProject) -> None:
+    det = detect(make_project({"main.py": "import requests\n"}))
+    assert [(f.severity, f.message) for f in det.findings] == [
+        ("info", "no dependency file found; dependencies come from imports only")
+    ]
+    assert det.undeclared_imports[0].distribution == "requests"
+
+
+def test_an_empty_requirements_file_still_counts(make_project: MakeProject) -> None:
+    assert detect(make_project({"requirements.txt": "# nothing\n"})).findings == ()
+
+
+def test_index_urls_merge_across_files(make_project: MakeProject) -> None:
+    det = detect(
+        make_project(
+            {
+                "requirements.txt": "--extra-index-url https://a.example/simple\nx\n",
+                "Pipfile": '[[source]]\nurl = "https://b.example/simple"\n[[source]]\n'
+                'url = "https://a.example/simple"\n[packages]\ny = "*"\n',
+            }
+        )
+    )
+    assert det.index_url == "https://b.example/simple"
+    assert det.extra_index_urls == ("https://a.example/simple",)
+
+
+def test_data_folders_are_not_scanned(make_project: MakeProject) -> None:
+    det = detect(
+        make_project(
+            {
+                "requirements.txt": "numpy\n",
+                "data/loader.py": "import not_scanned\n",
+                "data/cache.pkl": "",
+            }
+        )
+    )
+    assert det.undeclared_imports == ()
+    assert det.data_dirs == ("data",)
+    assert det.models == ()
+
+
+FULL_PROJECT = {
+    "requirements.txt": "numpy==1.26.4\ntorch\n"
+    "--extra-index-url https://download.pytorch.org/whl/cu121\n",
+    "pyproject.toml": '[project]\nname = "x"\nrequires-python = ">=3.10"\n'
+    'dependencies = ["numpy>=2"]\n',
+    "environment.yml": "dependencies: [python=3.11, cudatoolkit, scikit-learn]\n",
+    "apt.txt": "libgl1\nffmpeg\n",
+    "b.py": "import zzz, aaa, sklearn, cv2\n",
+    "a.ipynb": notebook("import seaborn\n"),
+    "models/m.pkl": "",
+    "data/x.csv": "",
+}
+
+
+def test_detection_is_deterministic(make_project: MakeProject, tmp_path: Path) -> None:
+    first = json.dumps(detect(make_project(FULL_PROJECT)).to_json(), sort_keys=False)
+    second = json.dumps(detect(ProjectView.open(tmp_path)).to_json(), sort_keys=False)
+    assert first == second
+    doc = json.loads(first)
+    assert [u["module"] for u in doc["undeclared_imports"]] == ["aaa", "cv2", "seaborn", "zzz"]
+    assert doc["system_packages"] == ["ffmpeg", "libgl1"]
+    assert doc["gpu"] == {"wanted": True, "frameworks": ["torch"]}
+    assert [d["name"] for d in doc["dependencies"]] == ["numpy", "scikit-learn", "torch"]
+
+
+def test_findings_are_ordered_by_severity(make_project: MakeProject) -> None:
+    severities = [f.severity for f in detect(make_project(FULL_PROJECT)).findings]
+    assert severities == sorted(severities, key=["error", "warning", "info"].index)
+
+
+def test_a_few_thousand_files_take_well_under_a_second(tmp_path: Path) -> None:
+    body = "import os\nimport numpy as np\nfrom pandas import DataFrame\n" + "x = 1\n" * 100
+    for package in range(20):  # 500 modules, 1,500 other files: 2,000 in all
+        folder = tmp_path / f"pkg{package}"
+        folder.mkdir()
+        (folder / "__init__.py").write_text("")
+        for module in range(25):
+            (folder / f"m{module}.py").write_text(body)
+            (folder / f"d{module}.csv").touch()
+    (tmp_path / "data").mkdir()
+    for index in range(1000):
+        (tmp_path / "data" / f"{index}.csv").touch()
+    start = time.perf_counter()
+    det = detect(ProjectView.open(tmp_path))
+    elapsed = time.perf_counter() - start
+    assert elapsed < 1.0, f"{elapsed:.2f}s"
+    assert [u.module for u in det.undeclared_imports] == ["numpy", "pandas"]
+
+
+def test_listing_skips_vcs_virtualenvs_data_and_symlinks(
+    make_project: MakeProject, tmp_path: Path
+) -> None:
+    view = make_project(
+        {
+            "a.py": "",
+            "pkg/b.py": "",
+            ".git/config": "",
+            "myenv/pyvenv.cfg": "",
+            "myenv/lib/site.py": "",
+            "data/c.py": "",
+            "Datasets/d.py": "",
+            "src/data/e.py": "",
+        }
+    )
+    (tmp_path / "link.py").symlink_to(tmp_path / "a.py")
+    assert ListedView.of(view).listing == ("a.py", "pkg/b.py", "src/data/e.py")
+
+
+def test_listing_cap_is_reported(make_project: MakeProject) -> None:
+    view = make_project({f"m{i}.py": "" for i in range(5)})
+    listed = ListedView.of(view, max_files=3)
+    assert (len(listed.listing), listed.truncated) == (3, True)
+    assert not ListedView.of(view, max_files=5).truncated
+
+
+def test_two_primary_indexes_warn_without_leaking_tokens(make_project: MakeProject) -> None:
+    det = detect(
+        make_project(
+            {
+                "requirements.txt": "-i https://me:s3cret@a.example/simple\nx\n",
+                "Pipfile": '[[source]]\nurl = "https://b.example/simple"\n[packages]\ny = "*"\n',
+            }
+        )
+    )
+    assert det.index_url == "https://me:s3cret@a.example/simple"
+    assert warnings_of(det) == [
+        "two primary package indexes; using https://me:***@a.example/simple, "
+        "not https://b.example/simple"
+    ]
