@@ -99,12 +99,16 @@ def start_lab(project: Project, *, port: int | None = None, host: str | None = N
               timeout: float = 120) -> LabSession:
     port = port or project.spec.lab_port
     host = host or project.spec.lab_host
+    name = f"dockyard-{project.spec.project_key}-lab"
+    if ctr.is_running(name):
+        raise UserError(f"JupyterLab is already running for this project ({name})",
+                        hint="open its URL again with `docker logs " + name +
+                             "`, or `dockyard stop` first")
     if not port_free(host, port):
         raise UserError(f"port {port} is already in use on {host}",
                         hint=f"pick another one: dockyard lab --port {port + 1}")
     token = secrets.token_hex(24)
-    name = f"dockyard-{project.spec.project_key}-lab"
-    ctr.stop(name, timeout=2)  # a leftover from a crashed session would hold the name
+    ctr.stop(name, timeout=2)  # an exited leftover of a crashed session would hold the name
     req = base_request(project, "lab", ())
     user, env = run_identity(project.root)
     allow_root = ("--allow-root",) if user.startswith("0:") else ()

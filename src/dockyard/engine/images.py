@@ -103,10 +103,13 @@ def image_exists(ref: str) -> bool:
 
 
 def latest_image(label: str, value: str) -> str:
-    """The id of the newest image carrying label=value, or ""."""
+    """The newest image carrying label=value, by name when it has one, else by id; or ""."""
     out = docker("images", "--filter", f"label={label}={value}", "--format",
-                 "{{.ID}}").stdout.split()
-    return out[0] if out else ""
+                 "{{.Repository}}:{{.Tag}} {{.ID}}").stdout.split("\n")
+    if not out or not out[0].strip():
+        return ""
+    name, image_id = out[0].split()
+    return image_id if "<none>" in name else name
 
 
 def image_size(ref: str) -> int:

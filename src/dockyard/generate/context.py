@@ -13,6 +13,8 @@ from dockyard.spec import Spec
 
 RUNTIME_DIR = ".dockyard/runtime"
 RUNTIME_FILES = ("healthcheck.py", "run_notebook.py")
+# JupyterLab settings: no news or update checks from an image that may be offline.
+LAB_OVERRIDES = "overrides.json"
 
 # Kept out of every image: secrets, version control, virtualenvs, caches, editor state.
 _IGNORED = (
@@ -53,8 +55,11 @@ def input_digest(spec: Spec) -> str:
 
 def runtime_artifacts() -> list[Artifact]:
     pkg = resources.files("dockyard.runtime")
-    return [Artifact(f"{RUNTIME_DIR}/{name}", header() + pkg.joinpath(name).read_text())
-            for name in RUNTIME_FILES]
+    files = [Artifact(f"{RUNTIME_DIR}/{name}", header() + pkg.joinpath(name).read_text())
+             for name in RUNTIME_FILES]
+    # JSON has no comments, so this one carries no header; it lives in dockyard's own folder.
+    return [*files, Artifact(f"{RUNTIME_DIR}/{LAB_OVERRIDES}",
+                             pkg.joinpath(LAB_OVERRIDES).read_text())]
 
 
 def _name(line: str) -> str:
