@@ -12,6 +12,7 @@ from dockyard.app.context import Project, resolve_ca_cert
 from dockyard.engine import base as airgap
 from dockyard.engine.images import (
     LABEL_PROJECT,
+    LABEL_ROLE,
     BuildRequest,
     BuildResult,
     build,
@@ -92,13 +93,14 @@ def build_project(project: Project, *, tag: str = "", base: str | None = None,
     choice = choose_base(project, base)
     request = BuildRequest(
         context=project.root, dockerfile=project.root / BUILD_DOCKERFILE,
-        tag=tag or project.image, base_image=choice.image, labels=_labels(project, choice),
+        tag=tag or project.image, base_image=choice.image,
+        labels=(*image_labels(project, choice), (LABEL_ROLE, "lab")),
         ca_cert=resolve_ca_cert(ca_cert), no_cache=no_cache,
     )
     return BuildOutcome(build(request, on_line), choice, use_lock, tuple(notes))
 
 
-def _labels(project: Project, base: BaseChoice) -> tuple[tuple[str, str], ...]:
+def image_labels(project: Project, base: BaseChoice) -> tuple[tuple[str, str], ...]:
     return (
         (LABEL_PROJECT, project.spec.project_key),
         ("org.opencontainers.image.base.name", base.image),
@@ -110,7 +112,7 @@ def _labels(project: Project, base: BaseChoice) -> tuple[tuple[str, str], ...]:
 def project_image_ready(project: Project) -> str:
     """The newest image built for this project folder, found by its label (so a `--tag` of
     the user's choosing is found too)."""
-    found = latest_image(LABEL_PROJECT, project.spec.project_key)
+    found = latest_image((LABEL_PROJECT, project.spec.project_key), (LABEL_ROLE, "lab"))
     if not found:
         raise UserError(f"no image has been built for {project.root}",
                         hint="run `dockyard build` first")

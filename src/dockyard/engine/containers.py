@@ -8,9 +8,7 @@ import sys
 from dataclasses import dataclass
 
 from dockyard.engine._cmd import docker, docker_client
-from dockyard.engine.images import LABEL_PROJECT
-
-LABEL_ROLE = "dev.dockyard.role"
+from dockyard.engine.images import LABEL_PROJECT, LABEL_ROLE
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from dockyard.engine._cmd import docker
 from dockyard.errors import BuildFailed, EngineError, ImageNotFound, PushDenied
 
 LABEL_PROJECT = "dev.dockyard.project"
+LABEL_ROLE = "dev.dockyard.role"
 
 
 @dataclass(frozen=True)
@@ -102,9 +103,10 @@ def image_exists(ref: str) -> bool:
     return docker("image", "inspect", "--format", "{{.Id}}", ref, check=False).returncode == 0
 
 
-def latest_image(label: str, value: str) -> str:
-    """The newest image carrying label=value, by name when it has one, else by id; or ""."""
-    out = docker("images", "--filter", f"label={label}={value}", "--format",
+def latest_image(*labels: tuple[str, str]) -> str:
+    """The newest image carrying every label=value, by name if it has one, else by id; or ""."""
+    filters = [arg for key, value in labels for arg in ("--filter", f"label={key}={value}")]
+    out = docker("images", *filters, "--format",
                  "{{.Repository}}:{{.Tag}} {{.ID}}").stdout.split("\n")
     if not out or not out[0].strip():
         return ""

@@ -15,9 +15,11 @@ from dockyard.generate.dockerfile import (
     LOCK_FILE,
     REQUIREMENTS_FILE,
     DockerfileView,
+    ServeRole,
     render_dockerfile,
     view_for,
 )
+from dockyard.spec import Spec
 
 __all__ = [
     "LOCK_FILE",
@@ -26,6 +28,7 @@ __all__ = [
     "RUNTIME_DIR",
     "Artifact",
     "DockerfileView",
+    "ServeRole",
     "build_artifacts",
     "dockerignore",
     "input_digest",
@@ -39,16 +42,15 @@ __all__ = [
 ]
 
 
-def build_artifacts(spec: object, *, locked: bool, dockerfile: str = "Dockerfile",
-                    ignore: str = ".dockerignore") -> list[Artifact]:
+def build_artifacts(spec: Spec, *, locked: bool, dockerfile: str = "Dockerfile",
+                    ignore: str = ".dockerignore", serve: ServeRole | None = None,
+                    serve_files: tuple[Artifact, ...] = ()) -> list[Artifact]:
     """Everything a build context needs, at the given Dockerfile and ignore-file paths."""
-    from dockyard.spec import Spec
-
-    assert isinstance(spec, Spec)
-    text = render_dockerfile(view_for(spec, locked=locked))
+    text = render_dockerfile(view_for(spec, locked=locked, serve=serve))
     return [
         Artifact(dockerfile, text),
         Artifact(ignore, dockerignore(spec)),
         Artifact(REQUIREMENTS_FILE, requirements_text(spec)),
         *runtime_artifacts(),
+        *serve_files,
     ]

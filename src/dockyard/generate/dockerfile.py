@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import json
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 
 import jinja2
 
 from dockyard import __version__
-from dockyard.generate.artifacts import Artifact, header
+from dockyard.generate.artifacts import header
 from dockyard.spec import Spec
 
 UV_VERSION = "0.13.8"
 REQUIREMENTS_FILE = ".dockyard/requirements.txt"
 LOCK_FILE = "dockyard.lock"
+SERVE_REQUIREMENTS_FILE = ".dockyard/serve-requirements.txt"
+SERVE_RUNTIME_DIR = ".dockyard/serve"
+SERVE_PORT_IN_CONTAINER = 8080
 LAB_PORT_IN_CONTAINER = 8888
 LAB_CMD = ("jupyter", "lab", "--ip=0.0.0.0", f"--port={LAB_PORT_IN_CONTAINER}", "--no-browser",
            "--ServerApp.root_dir=/workspace")
@@ -45,9 +48,23 @@ class DockerfileView:
     cmd: str
     gpu: bool
     header: str
+    role_env: tuple[str, ...]  # KEY=value, value already quoted
+    serve_runtime: bool
 
 
-def view_for(spec: Spec, *, locked: bool, base_image: str = "") -> DockerfileView:
+@dataclass(frozen=True)
+class ServeRole:
+    """What makes a serving image differ from the lab image; `None` means the lab image."""
+
+    model: str  # path inside the project, or ""
+    predictor: str  # module:Class, or ""
+    deps_file: str = SERVE_REQUIREMENTS_FILE
+
+
+def view_for(spec: Spec, *, locked: bool, base_image: str = "",
+             serve: ServeRole | None = None) -> DockerfileView:
+    if serve is not None:
+        return _serve_view(view_for(spec, locked=False, base_image=base_image), spec, serve)
     uv_args: list[str] = ["--require-hashes --no-deps"] if locked else []
     uv_args += _index_args(spec)
     return DockerfileView(
@@ -68,7 +85,22 @@ def view_for(spec: Spec, *, locked: bool, base_image: str = "") -> DockerfileVie
         cmd=json.dumps(list(LAB_CMD)),
         gpu=spec.gpu,
         header=header(),
+        role_env=(f"DOCKYARD_HEALTH_URL=http://127.0.0.1:{LAB_PORT_IN_CONTAINER}/api",),
+        serve_runtime=False,
     )
+
+
+def _serve_view(lab: DockerfileView, spec: Spec, role: ServeRole) -> DockerfileView:
+    """The serving image: same layers up to the code, the server instead of JupyterLab."""
+    env = [f"DOCKYARD_HEALTH_URL=http://127.0.0.1:{SERVE_PORT_IN_CONTAINER}/health",
+           "PYTHONPATH=/opt/dockyard/runtime"]
+    if role.model:
+        env.append(f"DOCKYARD_MODEL={shlex.quote('/workspace/' + role.model)}")
+    if role.predictor:
+        env.append(f"DOCKYARD_PREDICTOR={shlex.quote(role.predictor)}")
+    return replace(lab, deps_file=role.deps_file, port=SERVE_PORT_IN_CONTAINER,
+                   cmd=json.dumps(["python", "-m", "dockyard_serve"]), role_env=tuple(env),
+                   serve_runtime=True)
 
 
 def _index_args(spec: Spec) -> list[str]:
@@ -101,5 +133,3 @@ def render_dockerfile(view: DockerfileView) -> str:
     return env.from_string(source).render(**view.__dict__)
 
 
-def dockerfile_artifact(spec: Spec, *, locked: bool, path: str = "Dockerfile") -> Artifact:
-    return Artifact(path, render_dockerfile(view_for(spec, locked=locked)))

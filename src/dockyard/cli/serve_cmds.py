@@ -1,0 +1,83 @@
+"""serve, predict: the project's model behind dockyard's REST server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from dockyard.cli._main import Context, cli
+
+
+@cli.command()
+@click.option("--model", default=None, help="Model file inside the project.")
+@click.option("--predictor", default=None, help="module:Class with setup() and predict().")
+@click.option("--port", type=int, default=None, help="Host port (default 8080).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Host address to bind.")
+@click.option("--workers", type=int, default=None, help="Server processes (default: cores).")
+@click.option("--tag", default="", help="Serving image name.")
+@click.option("--base", default=None, help="Base image (as for build).")
+@click.option("--ca-cert", default=None, help="CA bundle for a TLS proxy, passed as a secret.")
+@click.option("--detach", "-d", is_flag=True, help="Leave it running in the background.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def serve(ctx: Context, model: str | None, predictor: str | None, port: int | None, host: str,
+          workers: int | None, tag: str, base: str | None, ca_cert: str | None, detach: bool,
+          as_json: bool) -> None:
+    """Build the serving image, start the model server, wait until ready, print its URL."""
+    from dockyard.app.serving import build_serving, choose_target, start_serving
+    from dockyard.cli._output import BuildProgress
+    from dockyard.engine import containers as ctr
+    from dockyard.engine._cmd import docker_client, ping
+
+    out = ctx.output(as_json)
+    ping()
+    project = ctx.project()
+    target = choose_target(project, model, predictor)
+    out.note(f"building the serving image for {target.model or target.predictor}…")
+    built = build_serving(project, target, tag=tag, base=base, ca_cert=ca_cert,
+                          on_line=BuildProgress(out))
+    session = start_serving(project, built.result.image, port=port, host=host, workers=workers,
+                            image_id=built.result.id)
+    out.emit({"url": session.url, "container": session.container, "name": session.name,
+              "image": built.result.image, "id": built.result.id,
+              "size_bytes": built.result.size_bytes,
+              "build_seconds": round(built.result.seconds, 2),
+              "seconds_to_ready": round(session.seconds_to_ready, 2),
+              "model": target.model, "predictor": target.predictor})
+    out.info(f"model server ready ({session.seconds_to_ready:.1f}s): {session.url}  "
+             f"(POST /predict, GET /docs, /metrics)")
+    if detach:
+        out.note("running in the background; `dockyard stop` stops it")
+        return
+    out.note("Ctrl-C stops it")
+    import subprocess
+
+    try:
+        subprocess.run([docker_client().path, "logs", "-f", session.name], check=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        ctr.stop(session.name, timeout=10)
+        out.note("stopped")
+
+
+@cli.command()
+@click.option("--data", "data", required=True, type=click.Path(path_type=Path),
+              help="Rows to predict: .json (records or {\"instances\": …}) or .csv.")
+@click.option("--url", default=None, help="Server URL (default: this project's running server).")
+@click.option("--proba", is_flag=True, help="Also return class probabilities.")
+@click.pass_obj
+def predict(ctx: Context, data: Path, url: str | None, proba: bool) -> None:
+    """Send rows to the model server and print its predictions (JSON)."""
+    import json
+
+    from dockyard.app.serving import predict as do_predict
+    from dockyard.app.serving import serving_url
+
+    if url is None:
+        from dockyard.engine._cmd import ping
+
+        ping()
+        url = serving_url(ctx.project())
+    print(json.dumps(do_predict(url, data, proba)))
