@@ -17,7 +17,8 @@ import pytest
 from tests.conftest import copy_example, run_dockyard
 
 DOCKER = os.environ.get("DOCKYARD_DOCKER", "/usr/bin/docker")
-EXAMPLE_TAG = "dockyard-test/churn:latest"
+# One tag per test session, so two sessions on one engine never move each other's image.
+EXAMPLE_TAG = f"dockyard-test/churn:s{os.getpid()}"
 HOST_CA = os.environ.get("DOCKYARD_TEST_CA", "/etc/ssl/certs/ca-certificates.crt")
 CA_MARKER = "dockyard-test-ca-marker-5f0c2b7e"
 
@@ -70,3 +71,4 @@ def example(engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     assert ran.code == 0, ran.stderr
     yield BuiltProject(root, EXAMPLE_TAG, json.loads(ran.stdout))
     _cleanup_label(root)
+    docker("rmi", EXAMPLE_TAG, check=False)

@@ -141,13 +141,27 @@ def push(source: str, ref: str) -> PushResult:
     text = result.stdout + result.stderr
     if result.returncode != 0:
         registry = ref.split("/", 1)[0]
-        if re.search(r"unauthorized|authentication required|denied|no basic auth", text, re.I):
+        auth = re.compile(r"unauthorized|authentication required|denied|no basic auth", re.I)
+        if auth.search(text):
+            reason = "\n".join(ln for ln in text.splitlines() if auth.search(ln))
             raise PushDenied(f"registry {registry} refused the push: authentication required",
-                             argv=result.argv, returncode=result.returncode, stderr_tail=text,
+                             argv=result.argv, returncode=result.returncode, stderr_tail=reason,
                              hint=f"log in first: docker login {registry}")
         last = text.strip().splitlines()[-1] if text.strip() else "unknown error"
         raise EngineError(f"push to {registry} failed: {last}", argv=result.argv,
                           returncode=result.returncode, stderr_tail=text,
                           hint="check the registry address and that it is running")
     found = re.search(r"digest: (sha256:[0-9a-f]{64})", text)
-    return PushResult(ref, found.group(1) if found else "")
+    digest = found.group(1) if found else _repo_digest(ref)
+    if not digest:
+        raise EngineError(f"pushed {ref}, but the registry reported no digest", argv=result.argv,
+                          stderr_tail=text, hint="check the registry's logs")
+    return PushResult(ref, digest)
+
+
+def _repo_digest(ref: str) -> str:
+    """The digest the engine recorded for `ref`'s repository after a push, or ""."""
+    out = docker("image", "inspect", "--format", "{{json .RepoDigests}}", ref, check=False)
+    repo = ref.rsplit(":", 1)[0] if ":" in ref.rsplit("/", 1)[-1] else ref
+    digests: list[str] = json.loads(out.stdout or "[]") if out.returncode == 0 else []
+    return next((d.split("@", 1)[1] for d in digests if d.startswith(repo + "@")), "")

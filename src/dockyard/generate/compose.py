@@ -7,13 +7,9 @@ base-60 number) cannot happen; rendering twice gives the same bytes.
 
 from __future__ import annotations
 
-from importlib import resources
-from typing import TYPE_CHECKING
-
 import yaml
 
-from dockyard.generate.artifacts import MARKER, Artifact, header
-from dockyard.generate.context import RUNTIME_DIR
+from dockyard.generate.artifacts import MARKER, Artifact
 from dockyard.spec.stack import StackSpec
 from dockyard.stack import parts
 from dockyard.stack.parts import Doc
@@ -27,11 +23,7 @@ from dockyard.stack.roles import (
 )
 from dockyard.stack.services import compose_secrets, data_service, volume_name
 
-if TYPE_CHECKING:
-    from importlib.abc import Traversable
-
 COMPOSE_FILE = "compose.yaml"
-SERVE_PACKAGE = "dockyard_serve"
 
 HEADER = f"""\
 # This file is {MARKER}. Edit dockyard.toml instead: `dockyard compose` rewrites it.
@@ -87,22 +79,3 @@ def render_compose(stack: StackSpec, ctx: ProjectContext) -> str:
 
 def compose_artifact(stack: StackSpec, ctx: ProjectContext) -> Artifact:
     return Artifact(COMPOSE_FILE, render_compose(stack, ctx))
-
-
-def serve_runtime_artifacts() -> list[Artifact]:
-    """The model server's package, for an `api` service whose image does not carry it yet."""
-    root = resources.files("dockyard.runtime").joinpath("serve").joinpath(SERVE_PACKAGE)
-    if not root.is_dir():
-        return []
-    return [Artifact(f"{RUNTIME_DIR}/{SERVE_PACKAGE}/{rel}", header() + text)
-            for rel, text in _python_files(root, "")]
-
-
-def _python_files(folder: Traversable, prefix: str) -> list[tuple[str, str]]:
-    found: list[tuple[str, str]] = []
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.is_dir() and entry.name != "__pycache__":
-            found += _python_files(entry, f"{prefix}{entry.name}/")
-        elif entry.name.endswith(".py"):
-            found.append((f"{prefix}{entry.name}", entry.read_text(encoding="utf-8")))
-    return found

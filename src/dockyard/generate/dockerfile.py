@@ -38,6 +38,7 @@ TORCH_CUDA_INDEX = "https://download.pytorch.org/whl/cu126"
 class DockerfileView:
     base_image: str
     builder_apt: tuple[str, ...]
+    fallback_apt: tuple[str, ...]  # installed only when the first install attempt fails
     runtime_apt: tuple[str, ...]
     uv_requirement: str
     deps_file: str
@@ -69,7 +70,8 @@ def view_for(spec: Spec, *, locked: bool, base_image: str = "",
     uv_args += _index_args(spec)
     return DockerfileView(
         base_image=base_image or spec.base_image or spec.default_base_image,
-        builder_apt=BUILDER_APT + _dev_packages(spec) if spec.compilers else (),
+        builder_apt=_builder_apt(spec),
+        fallback_apt=BUILDER_APT if spec.compilers is None and not _builder_apt(spec) else (),
         runtime_apt=spec.system_packages,
         uv_requirement=f"uv=={UV_VERSION}",
         deps_file=LOCK_FILE if locked else REQUIREMENTS_FILE,
@@ -118,9 +120,13 @@ def _index_args(spec: Spec) -> list[str]:
     return args
 
 
-def _dev_packages(spec: Spec) -> tuple[str, ...]:
-    """-dev packages from apt.txt are build-time needs: give them to the builder too."""
-    return tuple(p for p in spec.system_packages if p.endswith("-dev"))
+def _builder_apt(spec: Spec) -> tuple[str, ...]:
+    """Compilers up front when asked for, or when apt.txt's -dev packages say C is coming.
+    Otherwise none: most data-science packages ship wheels, and apt costs a cold build ~20 s."""
+    dev = tuple(p for p in spec.system_packages if p.endswith("-dev"))
+    if spec.compilers is False:
+        return ()
+    return BUILDER_APT + dev if spec.compilers or dev else ()
 
 
 def render_dockerfile(view: DockerfileView) -> str:

@@ -10,6 +10,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from dockyard.spec.stack import PipelineSection, ServiceSection
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
@@ -32,7 +34,7 @@ class SystemSection(_Section):
 
 class BuildSection(_Section):
     base_image: str | None = None
-    compilers: bool | None = None
+    compilers: bool | None = None  # unset: on demand, when a package has no wheel
     uid: int | None = Field(default=None, ge=1, le=2**31 - 1)
 
 
@@ -72,3 +74,5 @@ class UserSpec(_Section):
     data: DataSection = Field(default_factory=DataSection)
     gpu: GpuSection = Field(default_factory=GpuSection)
     serve: ServeSection = Field(default_factory=ServeSection)
+    services: dict[str, ServiceSection] = Field(default_factory=dict)
+    pipeline: PipelineSection = Field(default_factory=PipelineSection)

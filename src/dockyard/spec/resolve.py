@@ -51,7 +51,7 @@ class Spec:
     index_url: str
     extra_index_urls: tuple[str, ...]
     system_packages: tuple[str, ...]
-    compilers: bool
+    compilers: bool | None  # None: install them only if a package turns out to need them
     uid: int
     lab_port: int
     lab_host: str
@@ -97,7 +97,7 @@ def resolve(view: ProjectView, loaded: LoadedSpec, det: Detection) -> Spec:
                         (det.index_url, "detected")),
         extra_index_urls=tuple(user.dependencies.extra_index_urls) or det.extra_index_urls,
         system_packages=tuple(sorted({*det.system_packages, *user.system.packages})),
-        compilers=_pick(prov, "compilers", True, (user.build.compilers, src)),
+        compilers=_pick(prov, "compilers", None, (user.build.compilers, src)),
         uid=_pick(prov, "uid", DEFAULT_UID, (user.build.uid, src)),
         lab_port=_pick(prov, "lab_port", DEFAULT_LAB_PORT, (user.lab.port, src)),
         lab_host=_pick(prov, "lab_host", "127.0.0.1", (user.lab.host, src)),

@@ -1,0 +1,175 @@
+"""`[services.<name>]` and `[pipeline.steps.<name>]`: what the user writes, and the resolved stack.
+
+pydantic checks types and unknown keys when the file is loaded (every command). What depends on
+the whole stack — known kinds, settings that fit the kind, missing steps, cycles, port clashes —
+is checked by `resolve_stack`, which only the stack commands call; it raises one `SpecError`
+listing every problem, each naming its key, before anything is written.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator
+from pydantic_core import PydanticCustomError
+
+NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+MEMORY = re.compile(r"^[0-9]+(\.[0-9]+)? ?[kKmMgGtT]?[iI]?[bB]?$")
+
+
+def _command(value: object) -> str | list[str]:
+    if isinstance(value, str) or (isinstance(value, list)
+                                  and all(isinstance(v, str) for v in value)):
+        return value
+    raise PydanticCustomError("command_type", "expected a string or a list of strings")
+
+
+def _env(value: object) -> dict[str, str]:
+    if isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str)
+                                       for k, v in value.items()):
+        return value
+    raise PydanticCustomError("env_type", "expected a table of strings")
+
+
+Command = Annotated[str | list[str], PlainValidator(_command)]
+Env = Annotated[dict[str, str], PlainValidator(_env)]
+def _memory(value: object) -> str:
+    if isinstance(value, str) and MEMORY.match(value):
+        return value
+    raise PydanticCustomError("memory_type", 'expected a size such as "512m" or "2g"')
+
+
+Memory = Annotated[str, PlainValidator(_memory)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class ServiceSection(_Section):
+    """One service. Which settings apply depends on the kind (see dockyard.stack.catalog)."""
+
+    kind: str | None = None
+    image: str | None = None
+    version: str | None = None
+    port: Port | None = None
+    publish: bool | None = None
+    host: str | None = None
+    cpus: float | None = Field(default=None, gt=0, le=512)
+    memory: Memory | None = None
+    env: Env = Field(default_factory=dict)
+    gpu: bool | None = None
+    command: Command | None = None
+    database: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    user: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    workers: int | None = Field(default=None, ge=1, le=64)
+    worker_cores: int | None = Field(default=None, ge=1, le=256)
+    worker_memory: Memory | None = None
+    console_port: Port | None = None
+    model: str | None = None
+    predictor: str | None = None
+    app: str | None = None
+    framework: str | None = None
+
+
+class StepSection(_Section):
+    """One pipeline step: a command in the project's image."""
+
+    command: Command
+    after: list[str] = Field(default_factory=list)
+    retries: int = Field(default=0, ge=0, le=10)
+    gpu: bool = False
+    cpus: float | None = Field(default=None, gt=0, le=512)
+    memory: Memory | None = None
+    env: Env = Field(default_factory=dict)
+
+
+class PipelineSection(_Section):
+    steps: dict[str, StepSection] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Resources:
+    cpus: float | None = None
+    memory: str = ""
+
+
+@dataclass(frozen=True)
+class Published:
+    """A port on the host (`host:port`) forwarded to `target` in the container."""
+
+    host: str
+    port: int
+    target: int
+    key: str  # the spec key it comes from, for messages
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """A resolved service; kind-specific fields keep their zero value where they do not apply."""
+
+    name: str
+    kind: str
+    image: str = ""  # "" until the app layer picks the official or the local image
+    version: str = ""
+    ports: tuple[Published, ...] = ()
+    resources: Resources = field(default_factory=Resources)
+    env: tuple[tuple[str, str], ...] = ()
+    gpu: bool = False
+    command: tuple[str, ...] = ()
+    database: str = ""
+    user: str = ""
+    workers: int = 0
+    worker_cores: int = 0
+    worker_memory: str = ""
+    model: str = ""
+    predictor: str = ""
+    app: str = ""
+    framework: str = ""
+    image_pinned: bool = False  # the spec named the image: never swapped for a local build
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    name: str
+    command: tuple[str, ...]
+    after: tuple[str, ...] = ()
+    retries: int = 0
+    gpu: bool = False
+    resources: Resources = field(default_factory=Resources)
+    env: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class StackSpec:
+    """Services in catalog order, steps in dependency order."""
+
+    project: str  # the Compose project name
+    services: tuple[ServiceSpec, ...] = ()
+    steps: tuple[StepSpec, ...] = ()
+
+    def service(self, kind: str) -> ServiceSpec | None:
+        return next((s for s in self.services if s.kind == kind), None)
+
+    def step(self, name: str) -> StepSpec | None:
+        return next((s for s in self.steps if s.name == name), None)
+
+    @property
+    def after(self) -> dict[str, tuple[str, ...]]:
+        return {s.name: s.after for s in self.steps}
+
+
+def split_command(command: str | list[str] | None) -> tuple[str, ...]:
+    """A TOML string is split like a shell would (no shell runs it); a list is kept as is."""
+    if command is None:
+        return ()
+    return tuple(shlex.split(command)) if isinstance(command, str) else tuple(command)
+
+
+def compose_project_name(key: str) -> str:
+    """Compose wants [a-z0-9_-], starting with a letter or digit."""
+    return re.sub(r"[^a-z0-9_-]+", "-", key.lower()).strip("-_") or "dockyard"
