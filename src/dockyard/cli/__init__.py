@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from dockyard.cli import build_cmds, doctor_cmd, project_cmds, run_cmds
+from dockyard.cli import (
+    build_cmds,
+    doctor_cmd,
+    project_cmds,
+    run_cmds,
+    serve_cmds,
+)
 from dockyard.cli._main import cli, main
 
-__all__ = ["build_cmds", "cli", "doctor_cmd", "main", "project_cmds", "run_cmds"]
+__all__ = ["build_cmds", "cli", "doctor_cmd", "main", "project_cmds", "run_cmds", "serve_cmds"]
