@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import run_dockyard
+from tests.conftest import copy_example, run_dockyard
 from tests.integration.conftest import BuiltProject, docker
 
 # Loopback servers must never be reached through a proxy from the environment.
@@ -129,14 +129,25 @@ def test_ps_lists_the_lab(lab: dict[str, Any]) -> None:
     assert f"127.0.0.1:{lab['port']}->8888/tcp" in rows[0]["ports"]
 
 
-def test_port_in_use_is_one_error_and_one_hint(example: BuiltProject,
-                                               lab: dict[str, Any]) -> None:
+def test_a_second_lab_for_the_project_is_refused(example: BuiltProject,
+                                                 lab: dict[str, Any]) -> None:
+    ran = run_dockyard("-C", str(example.root), "lab", "--detach", "--port", str(free_port()))
+    assert ran.code == 1, ran.stderr
+    assert ran.stderr.strip().splitlines()[-2:] == [
+        f"error: JupyterLab is already running for this project ({lab['name']})",
+        f"hint: open its URL again with `docker logs {lab['name']}`, or `dockyard stop` first",
+    ]
+    assert http_status(f"http://127.0.0.1:{lab['port']}/api/status", lab["token"]) == 200
+
+
+def test_port_in_use_is_one_error_and_one_hint(example: BuiltProject, lab: dict[str, Any],
+                                               tmp_path: Path) -> None:
+    other = copy_example("churn", tmp_path)  # another project: no lab of its own running
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        ran = run_dockyard("-C", str(example.root), "lab", "--detach", "--port", str(port),
-                           "--json")
+        ran = run_dockyard("-C", str(other), "lab", "--detach", "--port", str(port), "--json")
     assert ran.code == 1, ran.stderr
     assert "Traceback" not in ran.stderr
     assert ran.stdout == ""
