@@ -8,7 +8,9 @@ from dockyard.cli import (
     project_cmds,
     run_cmds,
     serve_cmds,
+    stack_cmds,
 )
 from dockyard.cli._main import cli, main
 
-__all__ = ["build_cmds", "cli", "doctor_cmd", "main", "project_cmds", "run_cmds", "serve_cmds"]
+__all__ = ["build_cmds", "cli", "doctor_cmd", "main", "project_cmds", "run_cmds", "serve_cmds",
+           "stack_cmds"]

@@ -47,30 +47,45 @@ def build(ctx: Context, tag: str, base: str | None, ca_cert: str | None, locked:
               help="Python version (Debian's: 3.11 bookworm, 3.13 trixie).")
 @click.option("--tag", default="", help="Image name (default: dockyard/python:<version>).")
 @click.option("--mirror", default="http://deb.debian.org/debian", show_default=True)
+@click.option("--services", default="", metavar="LIST",
+              help="Also build stack services' images from Debian/PyPI packages: "
+                   "postgres,redis,mlflow,spark[=VERSION]. The Python base is then built only "
+                   "when missing.")
+@click.option("--ca-cert", default=None, help="CA bundle for a TLS proxy (pip in --services).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def base(ctx: Context, python: str, tag: str, mirror: str, as_json: bool) -> None:
+def base(ctx: Context, python: str, tag: str, mirror: str, services: str, ca_cert: str | None,
+         as_json: bool) -> None:
     """Build a Python base image from Debian packages, for machines without a registry."""
+    from dockyard.cli.stack_cmds import build_services
     from dockyard.engine._cmd import ping
-    from dockyard.engine.base import build_base
-    from dockyard.engine.images import image_size
+    from dockyard.engine.base import base_tag, build_base
+    from dockyard.engine.images import image_exists, image_size
+    from dockyard.engine.service_images import parse_services
 
     out = ctx.output(as_json)
+    wanted = parse_services(services) if services else []  # bad names fail before any work
     ping()
-    out.note(f"debootstrap: building a Debian root with Python {python}…")
-    step = {"n": 0}
+    doc: dict[str, object] = {}
+    if not wanted or not image_exists(tag or base_tag(python)):
+        out.note(f"debootstrap: building a Debian root with Python {python}…")
+        step = {"n": 0}
 
-    def progress(line: str) -> None:
-        step["n"] += 1
-        if ctx.verbose or line.startswith("I: Base system") or step["n"] % 40 == 0:
-            out.note(f"  {line}")
+        def progress(line: str) -> None:
+            step["n"] += 1
+            if ctx.verbose or line.startswith("I: Base system") or step["n"] % 40 == 0:
+                out.note(f"  {line}")
 
-    result = build_base(python, tag, mirror, on_line=progress)
-    size = image_size(result.tag)
-    out.emit({"image": result.tag, "suite": result.suite, "size_bytes": size,
-              "seconds": round(result.seconds, 1)})
-    out.info(f"built {result.tag} (Debian {result.suite}, {size / 1e6:.0f} MB) in "
-             f"{result.seconds:.0f}s; builds use it when python:{python}-slim cannot be pulled")
+        result = build_base(python, tag, mirror, on_line=progress)
+        size = image_size(result.tag)
+        doc = {"image": result.tag, "suite": result.suite, "size_bytes": size,
+               "seconds": round(result.seconds, 1)}
+        out.info(f"built {result.tag} (Debian {result.suite}, {size / 1e6:.0f} MB) in "
+                 f"{result.seconds:.0f}s; builds use it when python:{python}-slim cannot be "
+                 "pulled")
+    if wanted:
+        doc["services"] = build_services(ctx, out, wanted, tag or base_tag(python), ca_cert)
+    out.emit(doc)
 
 
 @cli.command()

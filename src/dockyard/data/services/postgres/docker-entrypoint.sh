@@ -53,7 +53,7 @@ process_init_files() {
 			*.sh) echo "running $f"; if [ -x "$f" ]; then "$f"; else . "$f"; fi ;;
 			*.sql) echo "running $f"; psql_run -f "$f" ;;
 			*.sql.gz) echo "running $f"; gunzip -c "$f" | psql_run ;;
-			*) [ -e "$f" ] && echo "ignoring $f" ;;
+			*) if [ -e "$f" ]; then echo "ignoring $f"; fi ;;
 		esac
 	done
 }

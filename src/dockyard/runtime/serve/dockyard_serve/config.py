@@ -11,7 +11,8 @@ runs unchanged under ``docker run -e``, compose and Kubernetes.
 ``DOCKYARD_PORT``           port (default 8080; 0 picks a free one, useful in tests)
 ``DOCKYARD_WORKERS``        processes (default: CPUs available to the container; 1 for predictors)
 ``DOCKYARD_MAX_BATCH``      rows per vectorised predict call (default 64; 1 disables batching)
-``DOCKYARD_MAX_WAIT_MS``    longest a request waits for companions (default 2 ms)
+``DOCKYARD_MAX_WAIT_MS``    cap on how long a request waits for companions (default 10 ms;
+                            the wait is also never longer than one predict call)
 ``DOCKYARD_QUEUE_LIMIT``    queued requests per worker before 503 (default 512)
 ``DOCKYARD_TIMEOUT_S``      per-request deadline, queueing included, before 504 (default 30)
 ``DOCKYARD_MAX_BODY_BYTES`` request body limit before 413 (default 10 MiB)
@@ -45,7 +46,7 @@ class Settings:
     port: int = 8080
     workers: int = 1
     max_batch: int = 64
-    max_wait_ms: float = 2.0
+    max_wait_ms: float = 10.0
     queue_limit: int = 512
     timeout_s: float = 30.0
     max_body_bytes: int = 10 * 1024 * 1024
@@ -81,7 +82,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         port=_int(env, "DOCKYARD_PORT", 8080, minimum=0),
         workers=_int(env, "DOCKYARD_WORKERS", default_workers, minimum=1),
         max_batch=_int(env, "DOCKYARD_MAX_BATCH", 64, minimum=1),
-        max_wait_ms=_float(env, "DOCKYARD_MAX_WAIT_MS", 2.0, minimum=0.0),
+        max_wait_ms=_float(env, "DOCKYARD_MAX_WAIT_MS", 10.0, minimum=0.0),
         queue_limit=_int(env, "DOCKYARD_QUEUE_LIMIT", 512, minimum=1),
         timeout_s=_float(env, "DOCKYARD_TIMEOUT_S", 30.0, minimum=0.001),
         max_body_bytes=_int(env, "DOCKYARD_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=1),

@@ -34,6 +34,10 @@ class Feature:
     required: bool = True
     default: Any = None
     description: str | None = None
+    #: A valid value to show in the API docs (e.g. a known category of a string column).
+    example: Any = None
+    #: The only values accepted (the categories of an encoder that errors on unknown ones).
+    enum: tuple[Any, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.type not in FEATURE_TYPES:
@@ -73,10 +77,16 @@ class Schema:
     named: bool = True
     _checks: tuple[Callable[[Any], Any], ...] = field(init=False, repr=False, compare=False)
     _index: dict[str, int] = field(init=False, repr=False, compare=False)
+    _required: int = field(init=False, repr=False, compare=False)
+    _numeric: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_checks", tuple(_checker(f) for f in self.features))
-        object.__setattr__(self, "_index", {f.name: i for i, f in enumerate(self.features)})
+        set_ = object.__setattr__
+        set_(self, "_checks", tuple(_checker(f) for f in self.features))
+        set_(self, "_index", {f.name: i for i, f in enumerate(self.features)})
+        set_(self, "_required", _required_prefix(self.features))
+        # All plain numbers (the common tabular case): rows can be checked in bulk.
+        set_(self, "_numeric", all(f.type == "number" and f.enum is None for f in self.features))
 
     @property
     def names(self) -> list[str]:
@@ -92,9 +102,13 @@ class Schema:
         """``[{"name": value}, …]`` → rows in feature order; raise :class:`InvalidInput`."""
         rows: list[list[Any]] = []
         errors: list[FieldError] = []
-        pairs = tuple(zip(self.features, self._checks))
+        pairs = tuple(zip(self.features, self._checks, strict=False))
+        names = self.names if self._numeric else []
         for i, record in enumerate(records):
-            if type(record) is not dict:
+            fast = _numeric_record(record, names) if names else None
+            if fast is not None:
+                rows.append(fast)
+            elif type(record) is not dict:
                 errors.append(FieldError(i, None, "each instance must be a JSON object"))
             else:
                 rows.append(self._record_row(i, record, pairs, errors))
@@ -137,9 +151,12 @@ class Schema:
         out: list[list[Any]] = []
         errors: list[FieldError] = []
         n_all = len(self.features)
-        n_required = _required_prefix(self.features)
+        n_required = self._required
+        numeric = self._numeric
         for i, values in enumerate(rows):
-            if type(values) is not list:
+            if numeric and type(values) is list and len(values) == n_all and _plain_numbers(values):
+                out.append(values)
+            elif type(values) is not list:
                 errors.append(FieldError(i, None, "each input row must be a JSON array"))
             elif not n_required <= len(values) <= n_all:
                 errors.append(FieldError(i, None, _arity_message(len(values), n_required, n_all)))
@@ -153,7 +170,7 @@ class Schema:
 
     def _positional_row(self, i: int, values: list[Any], errors: list[FieldError]) -> list[Any]:
         row: list[Any] = []
-        for feature, check, value in zip(self.features, self._checks, values):
+        for feature, check, value in zip(self.features, self._checks, values, strict=False):
             try:
                 row.append(check(value))
             except _Invalid as exc:
@@ -162,6 +179,32 @@ class Schema:
         # Trailing optional features that the row left out take their defaults.
         row.extend(f.default for f in self.features[len(values) :])
         return row
+
+
+def _numeric_record(record: Any, names: list[str]) -> list[Any] | None:
+    """Fast path for an all-number schema: the record's values in order, or None."""
+    if type(record) is not dict or len(record) != len(names):
+        return None
+    try:
+        values = [record[name] for name in names]
+    except KeyError:
+        return None
+    return values if _plain_numbers(values) else None
+
+
+def _plain_numbers(values: list[Any]) -> bool:
+    """Fast path: only floats and ints, all finite (anything else takes the slow path that
+    says exactly what is wrong)."""
+    if not {type(v) for v in values} <= _NUMBER_TYPES:
+        return False
+    try:
+        total = math.fsum(values)
+    except OverflowError:  # an int too large for a float
+        return False
+    return total - total == 0.0  # false for inf and nan (also when finite values overflow)
+
+
+_NUMBER_TYPES = frozenset((float, int))
 
 
 def _required_prefix(features: Sequence[Feature]) -> int:
@@ -193,6 +236,8 @@ def _type_name(value: Any) -> str:
 def _checker(feature: Feature) -> Callable[[Any], Any]:
     """Pick the converter for a feature once; each returns the value to feed the model."""
     base = _CHECKERS[feature.type]
+    if feature.enum is not None:
+        base = _enum_checker(base, feature.enum)
     if not feature.nullable:
         return base
     null_value = math.nan if feature.type in ("number", "integer") else None
@@ -201,6 +246,19 @@ def _checker(feature: Feature) -> Callable[[Any], Any]:
         return null_value if value is None else base(value)
 
     return nullable
+
+
+def _enum_checker(base: Callable[[Any], Any], allowed: tuple[Any, ...]) -> Callable[[Any], Any]:
+    members = frozenset(allowed)
+    shown = ", ".join(repr(v) for v in allowed[:10]) + (", ..." if len(allowed) > 10 else "")
+
+    def check(value: Any) -> Any:
+        value = base(value)
+        if value in members:
+            return value
+        raise _Invalid(f"unknown category {value!r}; expected one of {shown}")
+
+    return check
 
 
 def _check_number(value: Any) -> Any:

@@ -76,10 +76,10 @@ def rows_to_frame(rows: Sequence[list[Any]], schema: Schema) -> Any:
     import numpy as np
     import pandas as pd
 
-    columns = list(zip(*rows)) if rows else [() for _ in schema.features]
+    columns = list(zip(*rows, strict=False)) if rows else [() for _ in schema.features]
     data = {
         f.name: np.array(col, dtype=column_dtype(f))
-        for f, col in zip(schema.features, columns)
+        for f, col in zip(schema.features, columns, strict=False)
     }
     return pd.DataFrame(data, columns=schema.names)
 

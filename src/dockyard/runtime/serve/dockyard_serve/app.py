@@ -1,0 +1,344 @@
+"""The ASGI application: routes, authentication, and the answer to every error.
+
+Every failure is an answer with a status and a JSON body — malformed JSON 400, bad API key
+401, oversized body 413, wrong media type 415, bad feature 422 (naming row and field), model
+still loading or queue full 503 with Retry-After, deadline passed 504 — and an unexpected
+exception is logged and answered 500, never left to kill the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import platform
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from . import __version__
+from .asgi import (
+    ClientDisconnected,
+    HttpError,
+    Receive,
+    Scope,
+    Send,
+    dumps,
+    read_body,
+    send_bytes,
+    send_error,
+    send_json,
+)
+from .batching import Batcher, ModelError, Overloaded, PredictTimeout
+from .config import Settings
+from .inputs import BadRequest, UnsupportedMediaType, parse_body
+from .metrics import ROUTES, Metrics, SharedRegion
+from .models import Model, ModelLoadError, load_model
+from .openapi import DOCS_HTML, build_openapi
+from .schema import InvalidInput
+
+log = logging.getLogger("dockyard_serve")
+
+_PROTECTED = {"/predict", "/info", "/metrics"}
+_ROUTES = set(ROUTES)
+_METHODS = {"/predict": "POST"}  # every other route is GET
+# Exceptions a model raises when the *input* is wrong (unknown category, bad shape...).
+_INPUT_ERRORS = (ValueError, TypeError, KeyError, IndexError)
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off", ""}
+_PROMETHEUS = b"text/plain; version=0.0.4; charset=utf-8"
+
+
+class App:
+    """The model server's ASGI app. Loads the model in the background at startup (so
+    /health answers at once and /ready tells when predictions are possible)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        metrics: Metrics | None = None,
+        on_fatal: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.metrics = metrics or Metrics(SharedRegion(1), 0)
+        self.model: Model | None = None
+        self.batcher: Batcher | None = None
+        self._on_fatal = on_fatal
+        self._loading: asyncio.Task[None] | None = None
+        self._api_key = settings.api_key.encode() if settings.api_key else None
+        self._openapi = dumps(build_openapi(None, None, self._api_key is not None))
+        self._started = time.time()
+
+    # -- model lifecycle ---------------------------------------------------------------
+
+    def load_model(self) -> None:
+        """Load the model now (blocking). Used at startup and directly by tests."""
+        self.set_model(load_model(self.settings))
+
+    def set_model(self, model: Model) -> None:
+        self.batcher = Batcher(
+            model,
+            max_batch=self.settings.max_batch,
+            max_wait_s=self.settings.max_wait_ms / 1000.0,
+            queue_limit=self.settings.queue_limit,
+            timeout_s=self.settings.timeout_s,
+            on_batch=self.metrics.observe_batch,
+            on_depth=self.metrics.set_queue_depth,
+        )
+        self._openapi = dumps(build_openapi(model.schema, model.info, self._api_key is not None))
+        self.model = model  # last: /ready turns true only when everything is in place
+        self.metrics.set_ready()
+
+    async def _load_in_background(self) -> None:
+        started = time.perf_counter()
+        try:
+            # A thread, so /health keeps answering while a big model loads.
+            model = await asyncio.to_thread(load_model, self.settings)
+        except Exception as exc:
+            log.error(
+                "cannot load the model: %s", exc, exc_info=not isinstance(exc, ModelLoadError)
+            )
+            if self._on_fatal is not None:
+                self._on_fatal(exc)
+            return
+        self.set_model(model)
+        log.info(
+            "model ready: %s (%s) in %.2fs, %d features",
+            model.info.class_name,
+            model.info.kind,
+            time.perf_counter() - started,
+            len(model.schema),
+        )
+
+    def close(self) -> None:
+        if self.batcher is not None:
+            self.batcher.close()
+
+    # -- ASGI --------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                if self.model is None and self._loading is None:
+                    self._loading = asyncio.get_running_loop().create_task(
+                        self._load_in_background()
+                    )
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        path = scope["path"]
+        route = path if path in _ROUTES else "other"
+        status = 500
+        self.metrics.add_inflight(1)
+        try:
+            status = await self._route(route, scope, receive, send)
+        except HttpError as err:
+            status = err.status
+            await send_error(send, err)
+        except ClientDisconnected:
+            status = 499  # nobody to answer; counted as "other"
+        except Exception:
+            log.exception("unexpected error on %s %s", scope["method"], path)
+            await send_error(send, HttpError(500, "internal server error"))
+        finally:
+            self.metrics.add_inflight(-1)
+            seconds = time.perf_counter() - started if route == "/predict" else None
+            self.metrics.count_request(route, status, seconds)
+
+    async def _route(self, route: str, scope: Scope, receive: Receive, send: Send) -> int:
+        if route == "other":
+            raise HttpError(404, f"no route {scope['path']}; see /docs")
+        method = _METHODS.get(route, "GET")
+        if scope["method"] != method:
+            raise HttpError(405, f"use {method} on {route}", headers=[(b"allow", method.encode())])
+        if route in _PROTECTED and self._api_key is not None:
+            self._authenticate(scope)
+        if route == "/predict":
+            return await self._predict(scope, receive, send)
+        return await self._get(route, send)
+
+    def _authenticate(self, scope: Scope) -> None:
+        for name, value in scope["headers"]:
+            if name == b"x-api-key":
+                given = value
+            elif name == b"authorization" and value[:7].lower() == b"bearer ":
+                given = value[7:].strip()
+            else:
+                continue
+            # Constant-time comparison: the key must not leak through response timing.
+            if hmac.compare_digest(given, self._api_key or b""):
+                return
+        raise HttpError(
+            401,
+            "missing or wrong API key (X-API-Key or Authorization: Bearer)",
+            headers=[(b"www-authenticate", b'Bearer realm="dockyard"')],
+        )
+
+    # -- /predict ----------------------------------------------------------------------
+
+    async def _predict(self, scope: Scope, receive: Receive, send: Send) -> int:
+        model, batcher = self.model, self.batcher
+        if model is None or batcher is None:
+            raise HttpError(503, "the model is still loading", headers=[(b"retry-after", b"1")])
+        content_type, length = _body_headers(scope["headers"])
+        limit = self.settings.max_body_bytes
+        if length is not None and length > limit:
+            raise HttpError(
+                413,
+                f"request body is larger than {limit} bytes",
+                headers=[(b"connection", b"close")],
+            )
+        proba = _proba_flag(scope["query_string"])
+        batcher.arriving += 1
+        try:
+            body = await read_body(receive, limit, self.settings.timeout_s)
+            rows = _parse(body, content_type, model)
+        finally:
+            batcher.arriving -= 1
+        try:
+            result = await batcher.predict(rows, proba)
+        except Overloaded as exc:
+            raise HttpError(
+                503,
+                "server is overloaded, retry later",
+                headers=[(b"retry-after", str(exc.retry_after).encode())],
+            ) from None
+        except PredictTimeout:
+            raise HttpError(504, f"no prediction within {self.settings.timeout_s:g}s") from None
+        except ModelError as exc:
+            raise _model_error(exc) from None
+        payload: dict[str, Any] = {"predictions": result.predictions}
+        if result.probabilities is not None and proba:
+            payload["probabilities"] = result.probabilities
+            if model.info.classes is not None:
+                payload["classes"] = model.info.classes
+        await send_bytes(send, 200, dumps(payload))
+        return 200
+
+    # -- GET routes --------------------------------------------------------------------
+
+    async def _get(self, route: str, send: Send) -> int:
+        if route == "/health":
+            await send_json(send, 200, {"status": "alive"})
+        elif route == "/ready":
+            if self.model is None or not self.metrics.all_ready():
+                raise HttpError(503, "the model is still loading", headers=[(b"retry-after", b"1")])
+            if self.batcher is not None and self.batcher.busy_for() > self.settings.timeout_s:
+                # A predict call stuck past every deadline: let the orchestrator restart us.
+                raise HttpError(503, "the model has been predicting for too long")
+            await send_json(send, 200, {"status": "ready"})
+        elif route == "/metrics":
+            await send_bytes(send, 200, self.metrics.render().encode(), _PROMETHEUS)
+        elif route == "/info":
+            await send_json(send, 200, self.info())
+        elif route == "/openapi.json":
+            await send_bytes(send, 200, self._openapi)
+        else:  # /docs
+            await send_bytes(send, 200, DOCS_HTML, b"text/html; charset=utf-8")
+        return 200
+
+    def info(self) -> dict[str, Any]:
+        """What /info answers: model, library versions, image, server settings."""
+        s = self.settings
+        model: dict[str, Any] | None = None
+        if self.model is not None:
+            i = self.model.info
+            model = {
+                "kind": i.kind,
+                "class": i.class_name,
+                "task": i.task,
+                "classes": i.classes,
+                "probabilities": self.model.supports_proba,
+                "features": [
+                    {"name": f.name, "type": f.type, "nullable": f.nullable, "required": f.required}
+                    for f in self.model.schema.features
+                ],
+                "path": s.model_path,
+                "predictor": s.predictor,
+            }
+        return {
+            "model": model,
+            "ready": self.model is not None,
+            "image_id": s.image_id,
+            "versions": {
+                "dockyard_serve": __version__,
+                "python": platform.python_version(),
+                **(self.model.info.libraries if self.model is not None else {}),
+            },
+            "server": {
+                "workers": s.workers,
+                "max_batch": s.max_batch,
+                "max_wait_ms": s.max_wait_ms,
+                "queue_limit": s.queue_limit,
+                "timeout_s": s.timeout_s,
+                "max_body_bytes": s.max_body_bytes,
+                "auth": self._api_key is not None,
+                "uptime_s": round(time.time() - self._started, 3),
+                "threads": threading.active_count(),
+                "platform": sys.platform,
+            },
+        }
+
+
+def _body_headers(headers: list[tuple[bytes, bytes]]) -> tuple[str, int | None]:
+    content_type = ""
+    length = None
+    for name, value in headers:
+        if name == b"content-type":
+            content_type = value.decode("latin-1")
+        elif name == b"content-length":
+            try:
+                length = int(value)
+            except ValueError:
+                raise HttpError(400, "bad Content-Length header") from None
+    return content_type, length
+
+
+def _proba_flag(query: bytes) -> bool:
+    if not query:
+        return False
+    for key, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        if key == "proba":
+            lowered = value.lower()
+            if lowered in _TRUE:
+                return True
+            if lowered in _FALSE:
+                return False
+            raise HttpError(400, f"proba must be true or false, got {value!r}")
+    return False
+
+
+def _parse(body: bytes, content_type: str, model: Model) -> list[list[Any]]:
+    try:
+        return parse_body(body, content_type, model.schema)
+    except BadRequest as exc:
+        raise HttpError(400, str(exc)) from None
+    except UnsupportedMediaType as exc:
+        raise HttpError(415, str(exc)) from None
+    except InvalidInput as exc:
+        raise HttpError(422, "invalid input", [e.as_dict() for e in exc.errors]) from None
+
+
+def _model_error(exc: ModelError) -> HttpError:
+    if isinstance(exc.cause, _INPUT_ERRORS):
+        return HttpError(
+            422, "the model rejected the input", [{"row": None, "field": None, "message": str(exc)}]
+        )
+    log.error("predict failed: %s", exc, exc_info=exc.cause)
+    return HttpError(500, "prediction failed")

@@ -1,0 +1,281 @@
+"""Adaptive micro-batching: concurrent requests become one vectorised ``predict`` call.
+
+One collector coroutine per worker process takes queued requests whenever the predict thread
+is free, and sends a batch when the first of these happens:
+
+- it holds ``max_batch`` rows;
+- it holds as many rows as were in the server when the previous batch finished (under
+  steady concurrency those requests come back together: waiting for them turns two half
+  batches into one; with a single client that number is 1, so nothing waits);
+- its oldest request has waited ``max_wait``, or one predict call's duration if shorter
+  (waiting longer than a predict call never pays: the late ones could have had a batch of
+  their own by then — so a fast model hardly waits at all).
+
+While a batch runs in the predict thread the next requests pile up and leave together the
+moment it is done, so batch size follows the load: one row at a time when traffic is light,
+up to ``max_batch`` under pressure.
+
+The event loop never runs model code; the single predict thread means the model is never
+called concurrently (many are not thread-safe) and native code that releases the GIL runs
+while the loop parses the next requests. The queue is bounded: past ``queue_limit`` requests
+are refused at once (503 with Retry-After) instead of waiting without end, and every request
+has a deadline (504) even if the model hangs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from .models.base import Model, Prediction
+
+log = logging.getLogger("dockyard_serve")
+
+
+class Overloaded(Exception):
+    """The queue is full; ``retry_after`` (seconds) is how long it should take to drain."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("server is overloaded")
+        self.retry_after = retry_after
+
+
+class PredictTimeout(Exception):
+    """The request's deadline passed while it was queued or being predicted."""
+
+
+class ModelError(Exception):
+    """The model raised on this request's rows (other requests of the batch were retried)."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.cause = cause
+
+
+@dataclass(eq=False)
+class _Job:
+    rows: Sequence[list[Any]]
+    proba: bool
+    future: asyncio.Future[Prediction]
+    queued_at: float
+
+
+BatchObserver = Callable[[int, int, float], None]  # (rows, requests, seconds)
+
+
+class Batcher:
+    """Queue + collector + predict thread of one worker process."""
+
+    def __init__(
+        self,
+        model: Model,
+        *,
+        max_batch: int,
+        max_wait_s: float,
+        queue_limit: int,
+        timeout_s: float,
+        on_batch: BatchObserver | None = None,
+        on_depth: Callable[[int], None] | None = None,
+    ) -> None:
+        self._model = model
+        self._max_batch = max_batch if model.vectorized else 1
+        self._max_wait = max_wait_s
+        self._queue_limit = queue_limit
+        self._timeout = timeout_s
+        self._on_batch = on_batch
+        self._on_depth = on_depth or (lambda depth: None)
+        self._queue: collections.deque[_Job] = collections.deque()
+        self._wakeup: asyncio.Future[None] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="predict")
+        self._queued_rows = 0
+        self._rows_per_s = 0.0  # moving average, for Retry-After
+        #: Rows the next batch should gather: how many were in the server when the last batch
+        #: finished (the ones just predicted, the ones queued meanwhile, the ones arriving).
+        self._target = 1
+        #: Moving average of one predict call's duration: the longest worthwhile wait.
+        self._predict_s = 0.0
+        #: Requests already inside the app but not yet queued (reading or validating their
+        #: body). The collector waits for them: they are the companions a batch can have.
+        self.arriving = 0
+        self._busy_since = 0.0
+
+    @property
+    def depth(self) -> int:
+        """Requests waiting in the queue (not counting the batch being predicted)."""
+        return len(self._queue)
+
+    async def predict(self, rows: Sequence[list[Any]], proba: bool) -> Prediction:
+        """Queue ``rows`` and wait for their predictions (raises Overloaded, PredictTimeout,
+        ModelError)."""
+        if len(self._queue) >= self._queue_limit:
+            raise Overloaded(self._retry_after())
+        loop = asyncio.get_running_loop()
+        if self._task is None or self._task.get_loop() is not loop:
+            # First request, or an app moved to a new event loop (test clients do that).
+            self._queue.clear()
+            self._queued_rows = 0
+            self._task = loop.create_task(self._collect())
+        future: asyncio.Future[Prediction] = loop.create_future()
+        self._queue.append(_Job(rows, proba, future, loop.time()))
+        self._queued_rows += len(rows)
+        self._on_depth(len(self._queue))
+        self._wake()
+        timer = loop.call_later(self._timeout, _expire, future)
+        try:
+            return await future
+        finally:
+            timer.cancel()
+
+    def close(self) -> None:
+        """Stop the collector; queued requests are failed, the predict thread is released."""
+        if self._task is not None:
+            self._task.cancel()
+        while self._queue:
+            job = self._queue.popleft()
+            if not job.future.done():
+                job.future.set_exception(Overloaded(1))
+        self._queued_rows = 0
+        self._executor.shutdown(wait=False)
+
+    def _wake(self) -> None:
+        if self._wakeup is not None and not self._wakeup.done():
+            self._wakeup.set_result(None)
+
+    async def _wait(self, timeout: float | None) -> None:
+        """Sleep until a job is queued (or ``timeout`` seconds)."""
+        loop = asyncio.get_running_loop()
+        self._wakeup = loop.create_future()
+        timer = None if timeout is None else loop.call_later(timeout, self._wake)
+        try:
+            await self._wakeup
+        finally:
+            self._wakeup = None
+            if timer is not None:
+                timer.cancel()
+
+    async def _collect(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self._queue:
+                await self._wait(None)
+            batch: list[_Job] = []
+            rows = self._take(batch, 0)
+            if not batch:
+                continue
+            # The oldest request waits at most max_wait for companions, whatever happens.
+            deadline = batch[0].queued_at + min(self._max_wait, self._predict_s)
+            goal = min(self._target, self._max_batch)
+            # (Anything left in the queue after _take did not fit: the batch is full.)
+            while (rows < goal or self.arriving > 0) and rows < self._max_batch and not self._queue:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                await self._wait(remaining)
+                rows = self._take(batch, rows)
+            try:
+                await self._run(batch, rows)
+            except Exception as exc:  # a bug here must fail this batch, not stop all batching
+                log.exception("batch failed")
+                for job in batch:
+                    if not job.future.done():
+                        job.future.set_exception(ModelError(exc))
+
+    def _take(self, batch: list[_Job], rows: int) -> int:
+        """Move whole jobs from the queue into ``batch`` while they fit in ``max_batch``."""
+        queue = self._queue
+        while queue:
+            job = queue[0]
+            size = len(job.rows)
+            if job.future.done():  # timed out while queued
+                queue.popleft()
+                self._queued_rows -= size
+                continue
+            if batch and rows + size > self._max_batch:
+                break
+            queue.popleft()
+            self._queued_rows -= size
+            batch.append(job)
+            rows += size
+        self._on_depth(len(queue))
+        return rows
+
+    def busy_for(self) -> float:
+        """Seconds the current predict call has been running (0 when idle)."""
+        return time.perf_counter() - self._busy_since if self._busy_since else 0.0
+
+    async def _run(self, batch: list[_Job], rows: int) -> None:
+        loop = asyncio.get_running_loop()
+        started = self._busy_since = time.perf_counter()
+        try:
+            outcome = await loop.run_in_executor(self._executor, self._predict_batch, batch)
+        finally:
+            self._busy_since = 0.0
+        elapsed = time.perf_counter() - started
+        self._rows_per_s = 0.8 * self._rows_per_s + 0.2 * (rows / max(elapsed, 1e-6))
+        self._predict_s = 0.8 * self._predict_s + 0.2 * elapsed if self._predict_s else elapsed
+        if self._on_batch is not None:
+            self._on_batch(rows, len(batch), elapsed)
+        self._target = rows + self._queued_rows + self.arriving
+        for job, result in zip(batch, outcome, strict=False):
+            if job.future.done():
+                continue
+            if isinstance(result, BaseException):
+                job.future.set_exception(result)
+            else:
+                job.future.set_result(result)
+
+    def _predict_batch(self, batch: list[_Job]) -> list[Prediction | BaseException]:
+        """Runs in the predict thread. One call for the whole batch; if it fails, each request
+        again on its own so one bad row fails only its own request."""
+        proba = any(job.proba for job in batch)
+        if len(batch) == 1:
+            return [_call(self._model, batch[0].rows, proba)]
+        merged = [row for job in batch for row in job.rows]
+        result = _call(self._model, merged, proba)
+        if isinstance(result, BaseException):
+            return [_call(self._model, job.rows, job.proba) for job in batch]
+        return _split(result, [len(job.rows) for job in batch])
+
+    def _retry_after(self) -> int:
+        """Seconds to drain the queue at the recent rate: what a client should wait."""
+        if self._rows_per_s <= 0:
+            return 1
+        return max(1, min(60, math.ceil(self._queued_rows / self._rows_per_s)))
+
+
+def _call(model: Model, rows: Sequence[list[Any]], proba: bool) -> Prediction | BaseException:
+    try:
+        result = model.predict(rows, proba)
+    except Exception as exc:
+        return ModelError(exc)
+    if len(result.predictions) != len(rows):
+        return ModelError(
+            RuntimeError(
+                f"model returned {len(result.predictions)} predictions for {len(rows)} rows"
+            )
+        )
+    return result
+
+
+def _split(result: Prediction, sizes: list[int]) -> list[Prediction | BaseException]:
+    out: list[Prediction | BaseException] = []
+    start = 0
+    for size in sizes:
+        end = start + size
+        probs = result.probabilities[start:end] if result.probabilities is not None else None
+        out.append(Prediction(result.predictions[start:end], probs))
+        start = end
+    return out
+
+
+def _expire(future: asyncio.Future[Prediction]) -> None:
+    if not future.done():
+        future.set_exception(PredictTimeout())
