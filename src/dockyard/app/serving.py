@@ -110,6 +110,7 @@ def start_serving(project: Project, image: str, *, port: int | None = None,
     req = ctr.RunRequest(
         image=image, name=name, project=project.spec.project_key, role="serve",
         ports=(ctr.Port(port, 8080, host),), read_only=True,
+        stop_timeout=35,  # the server drains in-flight requests (deadline 30 s) on SIGTERM
         env=(*_server_env(project, workers), ("DOCKYARD_IMAGE_ID", image_id or image)),
     )
     container = ctr.start(req)

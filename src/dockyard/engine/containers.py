@@ -46,6 +46,7 @@ class RunRequest:
     env: tuple[tuple[str, str], ...] = ()
     remove: bool = True
     read_only: bool = False
+    stop_timeout: int = 0  # seconds `docker stop` waits before SIGKILL; 0: the engine's 10 s
     drop_caps: bool = True
 
 
@@ -65,6 +66,8 @@ def run_argv(req: RunRequest, *, detach: bool, interactive: bool = False) -> lis
         argv += ["-w", req.workdir]
     if req.user:
         argv += ["--user", req.user]
+    if req.stop_timeout:
+        argv += ["--stop-timeout", str(req.stop_timeout)]
     if req.read_only:
         argv += ["--read-only", "--tmpfs", "/tmp"]
     for mount in req.mounts:
@@ -114,8 +117,10 @@ def _info(row: dict[str, str]) -> ContainerInfo:
                          labels.get(LABEL_ROLE, ""))
 
 
-def stop(container: str, timeout: int = 10) -> None:
-    docker("stop", "-t", str(timeout), container, check=False)
+def stop(container: str, timeout: int | None = None) -> None:
+    """Stop (SIGTERM, then SIGKILL after `timeout` or the container's own stop timeout)."""
+    docker("stop", *(("-t", str(timeout)) if timeout is not None else ()), container,
+           check=False)
     docker("rm", "-f", container, check=False)
 
 

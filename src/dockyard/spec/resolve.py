@@ -35,7 +35,7 @@ class ServeSpec:
     port: int = DEFAULT_SERVE_PORT
     workers: int = 0  # 0: one per core, decided in the container
     max_batch: int = 64
-    max_wait_ms: float = 2.0
+    max_wait_ms: float = 10.0  # an upper bound: the server never waits longer than a predict
 
 
 @dataclass(frozen=True)
