@@ -35,6 +35,27 @@ class Output:
         return time.monotonic() - self.started
 
 
+def follow_or_detach(out: Output, container: str, detach: bool,
+                     stop_timeout: int | None) -> None:
+    """Leave a started container running, or show its logs until Ctrl-C, then stop it."""
+    import subprocess
+
+    from dockyard.engine import containers as ctr
+    from dockyard.engine._cmd import docker_client
+
+    if detach:
+        out.note("running in the background; `dockyard stop` stops it")
+        return
+    out.note("Ctrl-C stops it")
+    try:
+        subprocess.run([docker_client().path, "logs", "-f", container], check=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        ctr.stop(container, timeout=stop_timeout)
+        out.note("stopped")
+
+
 class BuildProgress:
     """Condenses BuildKit's plain log into one line per step: `[3/9] RUN … (cached)`."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from dockyard.cli._main import Context, cli
+from dockyard.cli._output import follow_or_detach
 from dockyard.errors import CommandExit, UserError
 
 
@@ -48,8 +49,7 @@ def run(ctx: Context, command: tuple[str, ...], output: str, timeout: int, as_js
 def lab(ctx: Context, port: int | None, host: str | None, detach: bool, as_json: bool) -> None:
     """Start JupyterLab in the image, behind a fresh token, and print its URL."""
     from dockyard.app.running import start_lab
-    from dockyard.engine import containers as ctr
-    from dockyard.engine._cmd import docker_client, ping
+    from dockyard.engine._cmd import ping
 
     out = ctx.output(as_json)
     ping()
@@ -60,19 +60,7 @@ def lab(ctx: Context, port: int | None, host: str | None, detach: bool, as_json:
               "name": session.name, "port": session.port, "host": session.host,
               "seconds_to_ready": round(session.seconds_to_ready, 2)})
     out.info(f"JupyterLab is ready ({session.seconds_to_ready:.1f}s): {session.url}")
-    if detach:
-        out.note("running in the background; `dockyard stop` stops it")
-        return
-    out.note("Ctrl-C stops it")
-    import subprocess
-
-    try:
-        subprocess.run([docker_client().path, "logs", "-f", session.name], check=False)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        ctr.stop(session.name, timeout=5)
-        out.note("stopped")
+    follow_or_detach(out, session.name, detach, stop_timeout=5)
 
 
 @cli.command()

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from dockyard.cli._main import Context, cli
+from dockyard.cli._output import follow_or_detach
 
 
 @cli.command()
@@ -27,8 +28,7 @@ def serve(ctx: Context, model: str | None, predictor: str | None, port: int | No
     """Build the serving image, start the model server, wait until ready, print its URL."""
     from dockyard.app.serving import build_serving, choose_target, start_serving
     from dockyard.cli._output import BuildProgress
-    from dockyard.engine import containers as ctr
-    from dockyard.engine._cmd import docker_client, ping
+    from dockyard.engine._cmd import ping
 
     out = ctx.output(as_json)
     ping()
@@ -47,19 +47,7 @@ def serve(ctx: Context, model: str | None, predictor: str | None, port: int | No
               "model": target.model, "predictor": target.predictor})
     out.info(f"model server ready ({session.seconds_to_ready:.1f}s): {session.url}  "
              f"(POST /predict, GET /docs, /metrics)")
-    if detach:
-        out.note("running in the background; `dockyard stop` stops it")
-        return
-    out.note("Ctrl-C stops it")
-    import subprocess
-
-    try:
-        subprocess.run([docker_client().path, "logs", "-f", session.name], check=False)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        ctr.stop(session.name, timeout=10)
-        out.note("stopped")
+    follow_or_detach(out, session.name, detach, stop_timeout=None)
 
 
 @cli.command()
