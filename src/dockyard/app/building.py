@@ -6,7 +6,6 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 
 from dockyard.app.context import Project, resolve_ca_cert
 from dockyard.engine import base as airgap
@@ -117,7 +116,3 @@ def project_image_ready(project: Project) -> str:
         raise UserError(f"no image has been built for {project.root}",
                         hint="run `dockyard build` first")
     return found
-
-
-def host_path(path: Path) -> str:
-    return str(path.resolve())

@@ -132,8 +132,3 @@ def logs_tail(container: str, lines: int = 30) -> str:
 def is_running(container: str) -> bool:
     result = docker("inspect", "--format", "{{.State.Running}}", container, check=False)
     return result.stdout.strip() == "true"
-
-
-def exit_code(container: str) -> int | None:
-    result = docker("inspect", "--format", "{{.State.ExitCode}}", container, check=False)
-    return int(result.stdout.strip()) if result.returncode == 0 else None

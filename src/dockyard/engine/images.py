@@ -123,12 +123,6 @@ def try_pull(ref: str) -> bool:
     return docker("pull", "--quiet", ref, check=False, timeout=600).returncode == 0
 
 
-def history_ids(ref: str) -> list[str]:
-    """Layer-creating commands and sizes, newest first (used to prove layer reuse)."""
-    out = docker("history", "--no-trunc", "--format", "{{.ID}} {{.Size}} {{.CreatedBy}}", ref)
-    return out.stdout.splitlines()
-
-
 @dataclass(frozen=True)
 class PushResult:
     ref: str
