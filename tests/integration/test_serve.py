@@ -111,7 +111,11 @@ def test_docker_stop_loses_no_accepted_request(served: Served) -> None:
     """SIGTERM while clients keep sending: every request the server accepted is answered.
 
     The server runs with host networking here, so clients talk to it directly rather than to
-    docker's port proxy (which accepts connections on the container's behalf)."""
+    docker's port proxy (which accepts connections on the container's behalf). A request sent
+    while the server was running normally was accepted, so it must get its 200 even though the
+    stop came meanwhile. Connections made after the stop was issued may instead be refused, or
+    reset by the kernel if they were still in the listen backlog when the socket closed: the
+    server never accepted those. (tests/unit/serve covers requests in flight at SIGTERM.)"""
     port = free_port()
     name = f"{served.name}-drain"
     docker("run", "-d", "--rm", "--name", name, "--network", "host", "--read-only",
@@ -119,13 +123,15 @@ def test_docker_stop_loses_no_accepted_request(served: Served) -> None:
            "-e", "DOCKYARD_WORKERS=1", served.image)
     try:
         _wait_ready(port)
-        outcomes = _stream_then_stop(port, name)
+        outcomes, stopped_at = _stream_then_stop(port, name)
     finally:
         docker("rm", "-f", name, check=False)
-    answered = outcomes.count("200")
-    lost = [o for o in outcomes if o not in ("200", "refused")]
-    assert answered > 20, outcomes[:20]
-    assert lost == [], f"{len(lost)} accepted requests were dropped: {lost[:5]}"
+    before = [o for started, o in outcomes if started < stopped_at]
+    after = [o for started, o in outcomes if started >= stopped_at]
+    assert before.count("200") > 20, before[:20]
+    assert [o for o in before if o != "200"] == [], "a request sent before SIGTERM was dropped"
+    not_accepted = ("200", "refused", "dropped: ConnectionResetError")
+    assert [o for o in after if o not in not_accepted] == [], after
 
 
 def _wait_ready(port: int) -> None:
@@ -159,16 +165,17 @@ def _one_request(port: int) -> str:
         conn.close()
 
 
-def _stream_then_stop(port: int, name: str) -> list[str]:
-    outcomes: list[str] = []
+def _stream_then_stop(port: int, name: str) -> tuple[list[tuple[float, str]], float]:
+    outcomes: list[tuple[float, str]] = []
     lock = threading.Lock()
     stop_at = time.monotonic() + 30
 
     def client() -> None:
         while time.monotonic() < stop_at:
+            started = time.monotonic()
             outcome = _one_request(port)
             with lock:
-                outcomes.append(outcome)
+                outcomes.append((started, outcome))
             if outcome == "refused":
                 return
 
@@ -176,7 +183,8 @@ def _stream_then_stop(port: int, name: str) -> list[str]:
     for thread in threads:
         thread.start()
     time.sleep(1.5)
+    stopped_at = time.monotonic()
     docker("stop", "-t", "20", name)
     for thread in threads:
         thread.join(timeout=40)
-    return outcomes
+    return outcomes, stopped_at
