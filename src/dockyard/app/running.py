@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import socket
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dockyard.app.building import project_image_ready
@@ -110,14 +110,11 @@ def start_lab(project: Project, *, port: int | None = None, host: str | None = N
     token = secrets.token_hex(24)
     ctr.stop(name, timeout=2)  # an exited leftover of a crashed session would hold the name
     req = base_request(project, "lab", ())
-    user, env = run_identity(project.root)
-    allow_root = ("--allow-root",) if user.startswith("0:") else ()
-    req = ctr.RunRequest(
-        image=req.image, command=(*_lab_cmd(), *allow_root), name=name, project=req.project,
-        role="lab", workdir=WORKDIR, user=user, mounts=req.mounts,
-        ports=(ctr.Port(port, 8888, host),),
-        env=(*env, ("JUPYTER_TOKEN", token), ("DOCKYARD_HEALTH_URL", "http://127.0.0.1:8888/api")),
-    )
+    allow_root = ("--allow-root",) if req.user.startswith("0:") else ()
+    req = replace(req, command=(*_lab_cmd(), *allow_root), name=name,
+                  ports=(ctr.Port(port, 8888, host),),
+                  env=(*req.env, ("JUPYTER_TOKEN", token),
+                       ("DOCKYARD_HEALTH_URL", "http://127.0.0.1:8888/api")))
     container = ctr.start(req)
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
     base_url = f"http://{shown_host}:{port}"

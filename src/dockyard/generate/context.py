@@ -37,9 +37,9 @@ def dockerignore(spec: Spec) -> str:
 def merged_requirements(spec: Spec) -> list[str]:
     """The project's requirements, plus the runtime's for any name the project leaves out."""
     lines = list(spec.requirements)
-    names = {_name(line) for line in lines}
-    lines += [r for r in spec.runtime_requirements if _name(r) not in names]
-    return sorted(lines, key=_name)
+    names = {requirement_name(line) for line in lines}
+    lines += [r for r in spec.runtime_requirements if requirement_name(r) not in names]
+    return sorted(lines, key=requirement_name)
 
 
 def requirements_text(spec: Spec) -> str:
@@ -62,7 +62,8 @@ def runtime_artifacts() -> list[Artifact]:
                              pkg.joinpath(LAB_OVERRIDES).read_text())]
 
 
-def _name(line: str) -> str:
+def requirement_name(line: str) -> str:
+    """The canonical (PEP 503) name of a requirement line; the line itself if unparsable."""
     try:
         return canonicalize_name(Requirement(line).name)
     except InvalidRequirement:

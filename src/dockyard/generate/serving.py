@@ -10,11 +10,11 @@ from __future__ import annotations
 from importlib import resources
 from importlib.abc import Traversable
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
+from packaging.requirements import Requirement
 
 from dockyard.errors import UserError
 from dockyard.generate.artifacts import Artifact, header
+from dockyard.generate.context import requirement_name
 from dockyard.generate.dockerfile import SERVE_REQUIREMENTS_FILE, SERVE_RUNTIME_DIR
 from dockyard.spec import Spec
 
@@ -33,11 +33,11 @@ def serve_requirements(spec: Spec, model_pins: list[str], model_path: str) -> li
     """Project + runtime (minus lab-only) + server requirements, with the model's pins winning."""
     lines: dict[str, str] = {}
     for line in [*spec.requirements, *spec.runtime_requirements, *server_requirements()]:
-        name = _name(line)
+        name = requirement_name(line)
         if name not in _LAB_ONLY:
             lines.setdefault(name, line)
     for pin in model_pins:
-        name = _name(pin)
+        name = requirement_name(pin)
         declared = lines.get(name)
         if declared is not None:
             _check_compatible(declared, pin, model_path)
@@ -76,10 +76,3 @@ def _python_files(folder: Traversable, prefix: str) -> list[tuple[str, str]]:
         elif entry.name.endswith(".py"):
             found.append((f"{prefix}{entry.name}", entry.read_text()))
     return found
-
-
-def _name(line: str) -> str:
-    try:
-        return canonicalize_name(Requirement(line).name)
-    except InvalidRequirement:
-        return line
