@@ -130,7 +130,9 @@ def test_docker_stop_loses_no_accepted_request(served: Served) -> None:
     after = [o for started, o in outcomes if started >= stopped_at]
     assert before.count("200") > 20, before[:20]
     assert [o for o in before if o != "200"] == [], "a request sent before SIGTERM was dropped"
-    not_accepted = ("200", "refused", "dropped: ConnectionResetError")
+    # A backlog reset shows as ECONNRESET on read or EPIPE on write, depending on timing.
+    not_accepted = ("200", "refused", "dropped: ConnectionResetError",
+                    "dropped: BrokenPipeError")
     assert [o for o in after if o not in not_accepted] == [], after
 
 
