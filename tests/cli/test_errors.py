@@ -133,3 +133,14 @@ def test_missing_ca_cert(project: Path) -> None:
     assert_user_error(["-C", str(project), "lock", "--ca-cert", "/nonexistent.pem"], project,
                       "CA bundle '/nonexistent.pem' (from --ca-cert) does not exist",
                       "pass an existing PEM file with --ca-cert")
+
+
+def test_base_for_a_python_no_debian_suite_ships_names_the_nearest() -> None:
+    ran = run_dockyard("base", "--python", "3.12")
+    assert ran.code == 1
+    assert ran.stderr.strip().splitlines() == [
+        "error: no air-gapped base for Python 3.12: no Debian suite reachable here ships it",
+        'hint: choose 3.11 or 3.13 (set python = "X.Y" in dockyard.toml or .python-version; '
+        "Debian ships 3.9, 3.11, 3.13, 3.14), or build where a registry serves "
+        "python:3.12-slim",
+    ]

@@ -1,13 +1,101 @@
-"""Base images: the air-gapped base builds from Debian packages; a missing base is explained."""
+"""Base images: the air-gapped base builds from Debian packages with today's recipe, a stale
+one is found and rebuilt, packages with man-page alternatives install on it, a missing base is
+explained, and apt's own error lines reach the terminal."""
 
 from __future__ import annotations
 
 import json
 import os
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
-from tests.conftest import run_dockyard
+import pytest
+
+from tests.conftest import REPO, run_dockyard
 from tests.integration.conftest import docker
+
+BASE = "localhost/dockyard/python:3.11"
+
+
+def _labels(ref: str) -> dict[str, str]:
+    out = docker("image", "inspect", "--format", "{{json .Config.Labels}}", ref).stdout
+    labels: dict[str, str] = json.loads(out)
+    return labels
+
+
+def _derive(tag: str, *lines: str) -> None:
+    """An image FROM the base with extra Dockerfile lines, built without any project."""
+    dockerfile = "\n".join([f"FROM {BASE}", *lines]) + "\n"
+    subprocess.run([os.environ.get("DOCKYARD_DOCKER", "/usr/bin/docker"), "build", "-q",
+                    "-t", tag, "-"], input=dockerfile, text=True, check=True,
+                   capture_output=True, env={**os.environ, "DOCKER_BUILDKIT": "1"})
+
+
+def _jre_project(root: Path) -> Path:
+    root.mkdir()
+    (root / "apt.txt").write_text("default-jre-headless\n")  # what every pyspark user has
+    (root / "requirements.txt").write_text("")
+    (root / "main.py").write_text("print('hello')\n")
+    return root
+
+
+@pytest.fixture
+def stale_base(engine: None) -> Iterator[str]:
+    """Make the default base look built by another recipe; put a good one back afterwards."""
+    original = docker("image", "inspect", "--format", "{{.Id}}", BASE).stdout.strip()
+    _derive(BASE, "LABEL dev.dockyard.recipe=0000000000000000")
+    yield original
+    if _labels(BASE).get("dev.dockyard.recipe") == "0000000000000000":
+        docker("tag", original, BASE)
+
+
+def test_stale_base_is_reported_rebuilt_by_setup_and_takes_a_jre(
+        stale_base: str, tmp_path: Path) -> None:
+    doctor = run_dockyard("doctor", "--json")
+    checks = {c["name"]: c for c in json.loads(doctor.stdout)["checks"]}
+    assert doctor.code == 1
+    assert not checks["base image"]["ok"]
+    assert checks["base image"]["detail"] == (f"{BASE} (air-gapped) is stale: an older recipe "
+                                              "built it")
+    assert checks["base image"]["remedy"] == "rebuild it: `dockyard base --python 3.11`"
+
+    setup = subprocess.run(["bash", str(REPO / "scripts/setup.sh")], capture_output=True,
+                           text=True, timeout=900, check=False)
+    assert setup.returncode == 0, setup.stderr[-2000:]
+    assert f"{BASE} was built by an older recipe: rebuilding it" in setup.stderr
+    fresh = run_dockyard("base", "--if-stale", "--json")
+    assert json.loads(fresh.stdout)["state"] == "fresh"
+    assert docker("image", "inspect", "--format", "{{.Id}}", BASE).stdout.strip() != stale_base
+
+    project = _jre_project(tmp_path / "jre")
+    assert run_dockyard("-C", str(project), "build").code == 0
+    java = run_dockyard("-C", str(project), "run", "--", "java", "-version")
+    assert java.code == 0, java.stderr
+    assert "openjdk version" in java.stderr + java.stdout
+
+
+def test_a_package_that_fails_to_configure_shows_dpkgs_error(engine: None,
+                                                             tmp_path: Path) -> None:
+    broken = f"dockyard-test/man-less:s{os.getpid()}"
+    _derive(broken, "RUN rm -rf /usr/share/man")  # what the old recipe did
+    try:
+        project = _jre_project(tmp_path / "jre")
+        ran = run_dockyard("-C", str(project), "build", "--base", broken)
+        assert ran.code == 1
+        lines = ran.stderr.strip().splitlines()
+        assert ("  | dpkg: error processing package openjdk-17-jre-headless:amd64 (--configure):"
+                in lines)
+        assert any(line.startswith("  | update-alternatives: error: error creating symbolic "
+                                   "link '/usr/share/man/man1/") for line in lines)
+        assert lines[-2].startswith("error: build failed at [runtime 2/")
+        assert lines[-2].endswith(": exit code 100")
+        assert lines[-1] == (f"hint: the full build log is in {project}/.dockyard/build.log; "
+                             "fix the cause and rerun")
+        assert "--mount=type=cache" not in ran.stderr  # the RUN line is not echoed
+        assert "dpkg: error" in (project / ".dockyard/build.log").read_text()
+    finally:
+        docker("rmi", "-f", broken, check=False)
 
 
 def test_missing_base_names_the_command_that_builds_one(engine: None, tmp_path: Path) -> None:
@@ -21,6 +109,18 @@ def test_missing_base_names_the_command_that_builds_one(engine: None, tmp_path: 
     ]
 
 
+def test_a_base_with_another_python_than_the_project_is_refused(engine: None,
+                                                                tmp_path: Path) -> None:
+    (tmp_path / ".python-version").write_text("3.13\n")
+    (tmp_path / "main.py").write_text("print(1)\n")
+    ran = run_dockyard("-C", str(tmp_path), "build", "--base", BASE)
+    assert ran.code == 1
+    assert ran.stderr.strip().splitlines()[-2:] == [
+        f"error: base image {BASE} has Python 3.11, the project asks for 3.13",
+        'hint: use a base with Python 3.13, or set python = "3.11" in dockyard.toml',
+    ]
+
+
 def test_doctor_is_green_on_a_set_up_machine(engine: None) -> None:
     ran = run_dockyard("doctor", "--json")
     assert ran.code == 0, ran.stdout
@@ -28,30 +128,31 @@ def test_doctor_is_green_on_a_set_up_machine(engine: None) -> None:
     for name in ("docker client", "engine", "compose plugin", "base image"):
         assert checks[name]["ok"], checks[name]
     assert "BuildKit" in checks["docker client"]["detail"]
+    assert checks["base image"]["detail"].startswith(f"{BASE} (air-gapped, today's recipe)")
 
 
-def test_air_gapped_base_builds_from_debian_and_runs_python(engine: None) -> None:
-    tag = f"dockyard-test/base:s{os.getpid()}"
-    try:
-        ran = run_dockyard("base", "--python", "3.11", "--tag", tag, "--json", timeout=900)
-        assert ran.code == 0, ran.stderr
-        doc = json.loads(ran.stdout)
-        assert doc["image"] == tag and doc["suite"] == "bookworm"
-        assert doc["size_bytes"] < 300_000_000
-        probe = docker("run", "--rm", tag, "python3", "-c",
-                       "import sys, venv, ssl; print(sys.version_info[:2])")
-        assert probe.stdout.strip() == "(3, 11)"
-        labels = json.loads(docker("image", "inspect", "--format", "{{json .Config.Labels}}",
-                                   tag).stdout)
-        assert labels["dev.dockyard.base"] == "air-gapped"
-    finally:
-        docker("rmi", tag, check=False)
-
-
-def test_base_rejects_a_python_debian_does_not_ship(engine: None) -> None:
-    ran = run_dockyard("base", "--python", "3.7")
-    assert ran.code == 1
-    assert ran.stderr.strip().splitlines()[-2:] == [
-        "error: no air-gapped base for Python 3.7",
-        "hint: choose one of 3.11, 3.13 (Debian's own Python versions)",
-    ]
+@pytest.mark.parametrize(("python", "suite"), [("3.9", "bullseye"), ("3.13", "trixie")])
+def test_other_debian_pythons_build_and_a_pinned_project_builds_on_them(
+        engine: None, tmp_path: Path, python: str, suite: str) -> None:
+    ran = run_dockyard("base", "--python", python, "--json", timeout=900)
+    assert ran.code == 0, ran.stderr
+    doc = json.loads(ran.stdout)
+    tag = f"localhost/dockyard/python:{python}"
+    assert (doc["image"], doc["suite"], doc["state"]) == (tag, suite, "built")
+    assert doc["size_bytes"] < 300_000_000
+    labels = _labels(tag)
+    assert labels["dev.dockyard.base"] == "air-gapped"
+    assert labels["dev.dockyard.python"] == python
+    project = tmp_path / f"py{python}"
+    project.mkdir()
+    (project / ".python-version").write_text(f"{python}\n")
+    (project / "requirements.txt").write_text("six==1.16.0\n")
+    (project / "main.py").write_text(
+        "import sys, six\nprint(sys.version_info[:2], six.__version__)\n")
+    built = run_dockyard("-C", str(project), "build", "--json")
+    assert built.code == 0, built.stderr
+    assert json.loads(built.stdout)["base"] == tag
+    out = run_dockyard("-C", str(project), "run", "--", "python", "main.py")
+    assert out.code == 0, out.stderr
+    major, minor = python.split(".")
+    assert out.stdout.strip() == f"({major}, {minor}) 1.16.0"

@@ -69,7 +69,8 @@ def test_stack_comes_up_healthy(lab_stack: RunningStack) -> None:
     assert {s: (r["State"], r["Health"]) for s, r in rows.items()} == {
         s: ("running", "healthy") for s in ("lab", "postgres", "redis")}
     images = {s: r["Image"] for s, r in rows.items()}
-    assert images["postgres"] == "dockyard/postgres:15" and images["redis"] == "dockyard/redis:7"
+    assert images["postgres"] == "localhost/dockyard/postgres:15"
+    assert images["redis"] == "localhost/dockyard/redis:7"
     listed = dockyard(lab_stack.root, "stack", "ps", "--json")
     assert {r["service"]: r["health"] for r in json.loads(listed.stdout)["services"]} == {
         "lab": "healthy", "postgres": "healthy", "redis": "healthy"}

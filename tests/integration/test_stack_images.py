@@ -50,7 +50,7 @@ def test_postgres_follows_the_official_contract(names: list[str], tmp_path: Path
     (init / "01-seed.sql").write_text("CREATE TABLE seeded (x int); INSERT INTO seeded VALUES (7);")
     name = start(names, "-e", "POSTGRES_USER=ana", "-e", "POSTGRES_PASSWORD=s3cret",
                  "-e", "POSTGRES_DB=shop", "-v", f"{init}:/docker-entrypoint-initdb.d:ro",
-                 "dockyard/postgres:15")
+                 "localhost/dockyard/postgres:15")
     wait_until(name, "pg_isready", "-h", "127.0.0.1", "-U", "ana", "-d", "shop")
     query = ["psql", "-h", "127.0.0.1", "-U", "ana", "-d", "shop", "-tAc"]
     ok = docker("exec", "-e", "PGPASSWORD=s3cret", name, *query, "SELECT x FROM seeded")
@@ -64,7 +64,7 @@ def test_postgres_follows_the_official_contract(names: list[str], tmp_path: Path
 
 
 def test_postgres_refuses_to_start_without_a_password(names: list[str]) -> None:
-    name = start(names, "dockyard/postgres:15")
+    name = start(names, "localhost/dockyard/postgres:15")
     deadline = time.monotonic() + 30
     while docker("inspect", "--format", "{{.State.Running}}", name).stdout.strip() == "true":
         assert time.monotonic() < deadline
@@ -74,7 +74,7 @@ def test_postgres_refuses_to_start_without_a_password(names: list[str]) -> None:
 
 
 def test_redis_follows_the_official_contract(names: list[str]) -> None:
-    name = start(names, "dockyard/redis:7", "redis-server", "--requirepass", "pw")
+    name = start(names, "localhost/dockyard/redis:7", "redis-server", "--requirepass", "pw")
     wait_until(name, "sh", "-c", "REDISCLI_AUTH=pw redis-cli ping | grep -q PONG")
     assert docker("exec", name, "redis-cli", "GET", "k").stdout.startswith("NOAUTH")
     assert docker("exec", name, "pwd").stdout.strip() == "/data"
@@ -83,7 +83,7 @@ def test_redis_follows_the_official_contract(names: list[str]) -> None:
 
 
 def test_spark_has_the_official_layout(names: list[str]) -> None:
-    ran = docker("run", "--rm", f"dockyard/spark:{SPARK_VERSION}", "sh", "-c",
+    ran = docker("run", "--rm", f"localhost/dockyard/spark:{SPARK_VERSION}", "sh", "-c",
                  "test -x /opt/spark/bin/spark-class && id -u && python3 -c "
                  "'import pyspark; print(pyspark.__version__)' && java -version 2>&1 | head -1")
     uid, version, java = ran.stdout.strip().splitlines()

@@ -16,6 +16,7 @@ from dockyard.engine.images import (
     BuildResult,
     build,
     image_exists,
+    image_python,
     latest_image,
     try_pull,
 )
@@ -27,6 +28,7 @@ BUILD_DOCKERFILE = ".dockyard/Dockerfile"
 # BuildKit reads <Dockerfile>.dockerignore before the context's own .dockerignore, so dockyard's
 # rules apply without touching a .dockerignore the user wrote.
 BUILD_IGNORE = ".dockyard/Dockerfile.dockerignore"
+BUILD_LOG = ".dockyard/build.log"
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,8 @@ class BuildOutcome:
     notes: tuple[str, ...]
 
 
-def choose_base(project: Project, flag: str | None) -> BaseChoice:
+def choose_base(project: Project, flag: str | None,
+                on_line: Callable[[str], None] | None = None) -> BaseChoice:
     """--base, DOCKYARD_BASE_IMAGE, the spec, then the official python:<v>-slim."""
     spec = project.spec
     for source, value in (("--base", flag),
@@ -56,14 +59,35 @@ def choose_base(project: Project, flag: str | None) -> BaseChoice:
     if image_exists(official) or try_pull(official):
         return BaseChoice(official, "default")
     local = airgap.base_tag(spec.python)
-    if image_exists(local):
+    state = airgap.base_state(local, spec.python)
+    if state == "stale":
+        _rebuild_stale_base(local, spec.python, on_line)
+    if state != "missing":
         return BaseChoice(local, f"air-gapped base ({official} cannot be pulled)")
     raise _missing_base(official, spec.python)
+
+
+def _rebuild_stale_base(tag: str, python: str, on_line: Callable[[str], None] | None) -> None:
+    """A base built by an older recipe may lack what today's Dockerfiles rely on: rebuild it
+    (about a minute) rather than fail later in a way that points elsewhere."""
+    say = on_line or (lambda _line: None)
+    say(f"dockyard: {tag} was built by an older recipe; rebuilding it (dockyard base)")
+    try:
+        airgap.build_base(python, tag, on_line=say)
+    except UserError as exc:
+        raise UserError(f"{tag} is stale (built by an older recipe) and cannot be rebuilt "
+                        f"here: {exc.message}",
+                        hint=f"run `dockyard base --python {python}` as root") from exc
 
 
 def _ensure_available(image: str, python: str) -> None:
     if not image_exists(image) and not try_pull(image):
         raise _missing_base(image, python)
+    has = image_python(image)
+    if has and has != ".".join(python.split(".")[:2]):
+        raise UserError(f"base image {image} has Python {has}, the project asks for {python}",
+                        hint=f"use a base with Python {python}, or set python = \"{has}\" "
+                             "in dockyard.toml")
 
 
 def _missing_base(image: str, python: str) -> UserError:
@@ -89,12 +113,13 @@ def build_project(project: Project, *, tag: str = "", base: str | None = None,
     write_artifacts(project.root, build_artifacts(project.spec, locked=use_lock,
                                                   dockerfile=BUILD_DOCKERFILE,
                                                   ignore=BUILD_IGNORE), force=True)
-    choice = choose_base(project, base)
+    choice = choose_base(project, base, on_line)
     request = BuildRequest(
         context=project.root, dockerfile=project.root / BUILD_DOCKERFILE,
         tag=tag or project.image, base_image=choice.image,
         labels=(*image_labels(project, choice), (LABEL_ROLE, "lab")),
         ca_cert=resolve_ca_cert(ca_cert), no_cache=no_cache,
+        log_file=project.root / BUILD_LOG,
     )
     return BuildOutcome(build(request, on_line), choice, use_lock, tuple(notes))
 

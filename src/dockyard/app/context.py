@@ -8,6 +8,7 @@ from pathlib import Path
 
 from dockyard.detect import Detection, detect
 from dockyard.errors import UserError
+from dockyard.naming import local_image
 from dockyard.project import ProjectView
 from dockyard.spec import LoadedSpec, Spec, load_spec, resolve
 
@@ -25,7 +26,7 @@ class Project:
 
     @property
     def image(self) -> str:
-        return f"dockyard/{self.spec.name}:latest"
+        return local_image(self.spec.name)
 
 
 def load_project(path: str | Path) -> Project:

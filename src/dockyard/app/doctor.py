@@ -7,8 +7,9 @@ import shutil
 from dataclasses import dataclass
 
 from dockyard.engine import _cmd
-from dockyard.engine.base import base_tag
+from dockyard.engine.base import base_state, base_tag
 from dockyard.engine.images import image_exists, try_pull
+from dockyard.engine.service_images import local_service_images, service_image_fresh
 from dockyard.errors import DockyardError
 
 MIN_FREE_GB = 5.0
@@ -28,7 +29,7 @@ def run_checks(python: str = "3.11") -> list[Check]:
     engine = _engine()
     checks.append(engine)
     if engine.ok:
-        checks += [_compose(), _base(python)]
+        checks += [_compose(), _base(python), _service_images()]
     checks += [_disk(), _debootstrap()]
     return checks
 
@@ -70,13 +71,30 @@ def _base(python: str) -> Check:
     official = f"python:{python}-slim"
     if image_exists(official):
         return Check("base image", True, f"{official} is on this machine")
-    if image_exists(base_tag(python)):
-        return Check("base image", True, f"{base_tag(python)} (air-gapped) is on this machine; "
-                     f"{official} is not")
+    local = base_tag(python)
+    state = base_state(local, python)
+    if state == "stale":
+        return Check("base image", False, f"{local} (air-gapped) is stale: an older recipe "
+                     "built it", f"rebuild it: `dockyard base --python {python}`")
+    if state == "fresh":
+        return Check("base image", True, f"{local} (air-gapped, today's recipe) is on this "
+                     f"machine; {official} is not")
     if try_pull(official):
         return Check("base image", True, f"{official} pulled from its registry")
     return Check("base image", False, f"{official} is not here and cannot be pulled",
                  f"build one from Debian packages: `dockyard base --python {python}`")
+
+
+def _service_images() -> Check:
+    """Local service images (`dockyard base --services`) built by an older recipe."""
+    built = local_service_images()
+    stale = [image for image in built if not service_image_fresh(image)]
+    if stale:
+        kinds = ",".join(sorted({image.rsplit("/", 1)[-1].split(":")[0] for image in stale}))
+        return Check("service images", False, f"stale (older recipe): {', '.join(stale)}",
+                     f"rebuild them: `dockyard base --services {kinds}`", severity="warning")
+    detail = f"{len(built)} local, all up to date" if built else "none built (optional)"
+    return Check("service images", True, detail, severity="warning")
 
 
 def _disk() -> Check:

@@ -19,6 +19,7 @@ from dockyard.engine.ready import HttpReady
 from dockyard.errors import UserError
 from dockyard.generate import ServeRole, build_artifacts, write_artifacts
 from dockyard.generate.serving import serve_artifacts, serve_requirements
+from dockyard.naming import local_image
 
 SERVE_DOCKERFILE = ".dockyard/Dockerfile.serve"
 SERVE_IGNORE = ".dockyard/Dockerfile.serve.dockerignore"
@@ -80,7 +81,7 @@ def build_serving(project: Project, target: ServeTarget, *, tag: str = "",
     choice = choose_base(project, base)
     request = BuildRequest(
         context=project.root, dockerfile=project.root / SERVE_DOCKERFILE,
-        tag=tag or f"dockyard/{project.spec.name}-serve:latest", base_image=choice.image,
+        tag=tag or local_image(f"{project.spec.name}-serve"), base_image=choice.image,
         labels=(*image_labels(project, choice), (LABEL_ROLE, "serve")),
         ca_cert=resolve_ca_cert(ca_cert),
     )

@@ -21,6 +21,7 @@ from dockyard.errors import EngineError, UserError
 from dockyard.generate.artifacts import check_writable, is_generated, write_artifacts
 from dockyard.generate.compose import COMPOSE_FILE, compose_artifact
 from dockyard.generate.context import dockerignore
+from dockyard.naming import local_image
 from dockyard.spec.stack import ServiceSpec, StackSpec, compose_project_name
 from dockyard.stack import envfile
 from dockyard.stack.catalog import CATALOG
@@ -58,7 +59,7 @@ class Stack:
 
 
 def serve_image(project: Project) -> str:
-    return f"dockyard/{project.spec.name}-serve:latest"
+    return local_image(f"{project.spec.name}-serve")
 
 
 def compose_project(project: Project) -> dc.ComposeProject:

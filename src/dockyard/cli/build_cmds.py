@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from dockyard.cli._main import Context, cli
+
+if TYPE_CHECKING:
+    from dockyard.cli._output import Output
 
 
 @cli.command()
@@ -44,48 +49,66 @@ def build(ctx: Context, tag: str, base: str | None, ca_cert: str | None, locked:
 
 @cli.command()
 @click.option("--python", "python", default="3.11", show_default=True,
-              help="Python version (Debian's: 3.11 bookworm, 3.13 trixie).")
-@click.option("--tag", default="", help="Image name (default: dockyard/python:<version>).")
+              help="Python version (Debian's: 3.9 bullseye, 3.11 bookworm, 3.13 trixie, "
+                   "3.14 forky).")
+@click.option("--tag", default="",
+              help="Image name (default: localhost/dockyard/python:<version>).")
 @click.option("--mirror", default="http://deb.debian.org/debian", show_default=True)
+@click.option("--if-stale", is_flag=True,
+              help="Build only when the image is missing or an older recipe built it.")
 @click.option("--services", default="", metavar="LIST",
               help="Also build stack services' images from Debian/PyPI packages: "
                    "postgres,redis,mlflow,spark[=VERSION]. The Python base is then built only "
-                   "when missing.")
+                   "when missing or stale.")
 @click.option("--ca-cert", default=None, help="CA bundle for a TLS proxy (pip in --services).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def base(ctx: Context, python: str, tag: str, mirror: str, services: str, ca_cert: str | None,
-         as_json: bool) -> None:
+def base(ctx: Context, python: str, tag: str, mirror: str, if_stale: bool, services: str,
+         ca_cert: str | None, as_json: bool) -> None:
     """Build a Python base image from Debian packages, for machines without a registry."""
     from dockyard.cli.stack_cmds import build_services
     from dockyard.engine._cmd import ping
-    from dockyard.engine.base import base_tag, build_base
-    from dockyard.engine.images import image_exists, image_size
-    from dockyard.engine.service_images import parse_services
+    from dockyard.engine.base import base_state, base_tag, supported_suite
 
     out = ctx.output(as_json)
+    supported_suite(python)  # an unsupported version fails before any work
+    from dockyard.engine.service_images import parse_services
+
     wanted = parse_services(services) if services else []  # bad names fail before any work
     ping()
-    doc: dict[str, object] = {}
-    if not wanted or not image_exists(tag or base_tag(python)):
-        out.note(f"debootstrap: building a Debian root with Python {python}…")
-        step = {"n": 0}
-
-        def progress(line: str) -> None:
-            step["n"] += 1
-            if ctx.verbose or line.startswith("I: Base system") or step["n"] % 40 == 0:
-                out.note(f"  {line}")
-
-        result = build_base(python, tag, mirror, on_line=progress)
-        size = image_size(result.tag)
-        doc = {"image": result.tag, "suite": result.suite, "size_bytes": size,
-               "seconds": round(result.seconds, 1)}
-        out.info(f"built {result.tag} (Debian {result.suite}, {size / 1e6:.0f} MB) in "
-                 f"{result.seconds:.0f}s; builds use it when python:{python}-slim cannot be "
-                 "pulled")
+    tag = tag or base_tag(python)
+    state = base_state(tag, python)
+    doc: dict[str, object] = {"image": tag, "state": state}
+    if (if_stale or wanted) and state == "fresh":
+        out.info(f"{tag} is up to date (built by today's recipe)")
+    else:
+        if state == "stale":
+            out.note(f"{tag} was built by an older recipe: rebuilding it")
+        doc.update(_build_base(ctx, out, python, tag, mirror))
     if wanted:
-        doc["services"] = build_services(ctx, out, wanted, tag or base_tag(python), ca_cert)
+        doc["services"] = build_services(ctx, out, wanted, tag, ca_cert)
     out.emit(doc)
+
+
+def _build_base(ctx: Context, out: Output, python: str, tag: str,
+                mirror: str) -> dict[str, object]:
+    from dockyard.engine.base import build_base
+    from dockyard.engine.images import image_size
+
+    out.note(f"debootstrap: building a Debian root with Python {python}…")
+    step = {"n": 0}
+
+    def progress(line: str) -> None:
+        step["n"] += 1
+        if ctx.verbose or line.startswith("I: Base system") or step["n"] % 40 == 0:
+            out.note(f"  {line}")
+
+    result = build_base(python, tag, mirror, on_line=progress)
+    size = image_size(result.tag)
+    out.info(f"built {result.tag} (Debian {result.suite}, {size / 1e6:.0f} MB) in "
+             f"{result.seconds:.0f}s; builds use it when python:{python}-slim cannot be pulled")
+    return {"image": result.tag, "state": "built", "suite": result.suite, "size_bytes": size,
+            "seconds": round(result.seconds, 1)}
 
 
 @cli.command()

@@ -27,6 +27,7 @@ class BuildRequest:
     ca_cert: Path | None = None
     target: str = ""
     no_cache: bool = False
+    log_file: Path | None = None  # where the whole build log is written
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,11 @@ def build(req: BuildRequest, on_line: Callable[[str], None] | None = None) -> Bu
             argv.append("--no-cache")
         argv.append(str(req.context))
         result = docker(*argv, on_line=on_line or (lambda _line: None), check=False)
+        if req.log_file is not None:  # streamed: stdout holds stderr's lines too
+            req.log_file.parent.mkdir(parents=True, exist_ok=True)
+            req.log_file.write_text(result.stdout)
         if result.returncode != 0:
-            raise _build_error(result.stdout, tuple(argv))
+            raise _build_error(result.stdout, tuple(argv), req.log_file)
         image_id = iid_file.read_text().strip()
     steps, cached = _parse_steps(result.stdout)
     return BuildResult(req.tag, image_id, image_size(image_id), time.monotonic() - started,
@@ -79,15 +83,49 @@ def _parse_steps(log: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(names.values()), tuple(cached)
 
 
-def _build_error(log: str, argv: tuple[str, ...]) -> BuildFailed:
-    lines = [ln for ln in log.splitlines() if ln.strip()]
-    tail = "\n".join(lines[-25:])
-    reason = next((ln.split("] ", 1)[-1] for ln in reversed(lines)
-                   if ln.startswith(("error:", "ERROR", "#")) and "error" in ln.lower()), "")
-    reason = reason or (lines[-1] if lines else "unknown error")
-    reason = re.sub(r"^#\d+ \S+ ", "", reason)[:300]
-    return BuildFailed(f"build failed: {reason}", argv=argv, stderr_tail=tail,
-                       hint="the build log's last lines are shown above; fix the cause and rerun")
+# Lines that say what went wrong, in the tools' own words: apt (E:), dpkg and its scripts,
+# uv (a cross and its ╰─▶ causes), pip, and shell errors.
+_CAUSE = re.compile(r"^\s*(E: |dpkg: error|dpkg: dependency problems|update-alternatives: "
+                    r"error|Errors were encountered|error: |ERROR: |\u00d7 |╰─▶ |\S+: line \d+: )")
+_OUTPUT = re.compile(r"^#(\d+) \d+\.\d+ (.*)$")
+_FAILED = re.compile(r"^#(\d+) ERROR: (.*)$")
+
+
+def _build_error(log: str, argv: tuple[str, ...], log_file: Path | None = None) -> BuildFailed:
+    """A short account of a failed build: the failing step, the tools' own error lines (or
+    the step's last lines), and where the full log is; never the RUN line over again."""
+    failed = next((m for m in map(_FAILED.match, reversed(log.splitlines())) if m), None)
+    if failed is None:
+        lines = [ln for ln in log.splitlines() if ln.strip()]
+        return BuildFailed(f"build failed: {(lines or ['unknown error'])[-1][:300]}", argv=argv,
+                           stderr_tail="\n".join(lines[-12:]), hint=_log_hint(log_file))
+    step_id, reason = failed.group(1), failed.group(2)
+    step = next((m.group(3) for m in map(_STEP.match, log.splitlines())
+                 if m and m.group(1) == step_id), "")
+    stage = next((f"[{m.group(2)}]" for m in map(_STEP.match, log.splitlines())
+                  if m and m.group(1) == step_id), "")
+    output = [m.group(2) for m in map(_OUTPUT.match, log.splitlines())
+              if m and m.group(1) == step_id]
+    # BuildKit repeats a failed step's last lines in its summary: each line once, in order.
+    causes = list(dict.fromkeys(line for line in output if _CAUSE.match(line)))
+    shown = (causes or output)[-8:]
+    exit_code = re.search(r"exit code: (\d+)", reason)
+    what = f"exit code {exit_code.group(1)}" if exit_code else reason[:200]
+    return BuildFailed(f"build failed at {stage} {_short(step)}: {what}", argv=argv,
+                       stderr_tail="\n".join(shown), hint=_log_hint(log_file))
+
+
+def _short(step: str) -> str:
+    """The first words of a step: `RUN --mount=… apt-get install …` → `RUN apt-get install`."""
+    words = [w for w in step.replace("\\", " ").split() if not w.startswith("--mount")]
+    text = " ".join(words)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _log_hint(log_file: Path | None) -> str:
+    where = f"the full build log is in {log_file}" if log_file else "rerun with -v for the " \
+        "full build log"
+    return f"{where}; fix the cause and rerun"
 
 
 def inspect_image(ref: str) -> dict[str, object]:
@@ -112,6 +150,27 @@ def latest_image(*labels: tuple[str, str]) -> str:
         return ""
     name, image_id = out[0].split()
     return image_id if "<none>" in name else name
+
+
+def image_labels(ref: str) -> dict[str, str]:
+    """The image's labels; {} when it has none or is not here."""
+    out = docker("image", "inspect", "--format", "{{json .Config.Labels}}", ref, check=False)
+    labels: dict[str, str] | None = json.loads(out.stdout or "null") if out.returncode == 0 \
+        else None
+    return labels or {}
+
+
+def image_python(ref: str) -> str:
+    """The image's Python as "3.X" when its metadata says (the official images' PYTHON_VERSION,
+    dockyard's base label), else ""; never runs the image."""
+    out = docker("image", "inspect", "--format", "{{json .Config}}", ref, check=False)
+    config = json.loads(out.stdout or "null") if out.returncode == 0 else None
+    if not config:
+        return ""
+    labels = config.get("Labels") or {}
+    env = dict(item.split("=", 1) for item in config.get("Env") or [] if "=" in item)
+    found = labels.get("dev.dockyard.python") or env.get("PYTHON_VERSION", "")
+    return ".".join(str(found).split(".")[:2])
 
 
 def image_size(ref: str) -> int:

@@ -10,6 +10,7 @@ official one (Compose pulls it).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -20,13 +21,25 @@ from importlib import resources
 from pathlib import Path
 
 from dockyard import __version__
-from dockyard.engine.images import BuildRequest, BuildResult, build, image_exists, try_pull
+from dockyard.engine._cmd import docker
+from dockyard.engine.base import LABEL_RECIPE, recipe_hash
+from dockyard.engine.images import (
+    BuildRequest,
+    BuildResult,
+    build,
+    image_exists,
+    image_labels,
+    try_pull,
+)
 from dockyard.errors import DockyardError, UserError
+from dockyard.naming import LOCAL_PREFIX
 from dockyard.stack.catalog import CATALOG, LOCAL_BUILDS, Kind
 
 MODE_ENV = "DOCKYARD_SERVICE_IMAGES"
 MODES = ("auto", "official", "local")
 # The build argument that carries the version, per kind (the Dockerfile's ARG default).
+# The Python of the base that local service images are built on.
+BASE_PYTHON = "3.11"
 VERSION_ARGS = {"postgres": "PG_MAJOR", "redis": "", "mlflow": "MLFLOW_VERSION",
                 "spark": "SPARK_VERSION"}
 
@@ -71,15 +84,20 @@ def choose_image(kind: Kind, version: str, mode: str,
 
 
 def ensure_image(kind: Kind, image: str) -> None:
-    """The image is here, or pulled now; else an error saying how to get one."""
+    """The image is here (and, when dockyard built it, by today's recipe), or pulled now; else
+    an error saying how to get one."""
+    ours = image.startswith(LOCAL_PREFIX)
     if image_exists(image):
+        if ours and kind.name in LOCAL_BUILDS and not service_image_fresh(image):
+            raise UserError(f"image {image} was built by an older recipe of dockyard",
+                            hint=f"rebuild it: `dockyard base --services {kind.name}`")
         return
     local = kind.name in LOCAL_BUILDS
-    if not image.startswith("dockyard/") and try_pull(image):
+    if not ours and try_pull(image):
         return
     if local:
         raise UserError(f"image {image} for {kind.name} is not on this machine"
-                        + ("" if image.startswith("dockyard/") else " and cannot be pulled"),
+                        + ("" if ours else " and cannot be pulled"),
                         hint=f"build a compatible one without a registry: `dockyard base "
                              f"--services {kind.name}` (then set {MODE_ENV}=local, or let "
                              f"auto mode find it)")
@@ -122,9 +140,38 @@ def build_service_image(name: str, version: str, base_image: str, ca_cert: Path 
         request = BuildRequest(
             context=context, dockerfile=context / "Dockerfile", tag=tag, base_image=base_image,
             labels=(("dev.dockyard.service", name), ("dev.dockyard.version", __version__),
-                    ("org.opencontainers.image.version", version)),
+                    ("org.opencontainers.image.version", version),
+                    (LABEL_RECIPE, service_recipe(context))),
             ca_cert=ca_cert)
         return build(request, on_line)
+
+
+def service_recipe(context: Path) -> str:
+    """A hash of a service image's build context (Dockerfile, scripts, the version baked into
+    the Dockerfile) and of today's base recipe, so a new base makes every service stale too."""
+    digest = hashlib.sha256(recipe_hash(BASE_PYTHON).encode())
+    for path in sorted(context.iterdir()):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def local_service_images() -> list[str]:
+    """Every service image `dockyard base --services` built on this machine."""
+    out = docker("images", "--filter", "label=dev.dockyard.service", "--format",
+                 "{{.Repository}}:{{.Tag}}").stdout
+    return sorted({line for line in out.split() if line.startswith(LOCAL_PREFIX)})
+
+
+def service_image_fresh(image: str) -> bool:
+    """Whether a local service image was built from today's recipe for its kind and version."""
+    labels = image_labels(image)
+    name, version = labels.get("dev.dockyard.service", ""), labels.get(
+        "org.opencontainers.image.version", "")
+    if name not in LOCAL_BUILDS or not version:
+        return False
+    with tempfile.TemporaryDirectory(prefix=f"dockyard-{name}-") as tmp:
+        _copy_context(name, Path(tmp), VERSION_ARGS[name], version)
+        return labels.get(LABEL_RECIPE) == service_recipe(Path(tmp))
 
 
 def _copy_context(name: str, dest: Path, version_arg: str, version: str) -> None:

@@ -22,7 +22,7 @@ _IGNORED = (
     ".venv", "venv", "env", "**/__pycache__", "**/*.py[cod]", "**/.ipynb_checkpoints",
     ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".nox", "**/.DS_Store",
     "**/node_modules", ".idea", ".vscode", "dist", "build", "*.egg-info",
-    "compose.yaml", "docker-compose.yml",
+    "compose.yaml", "docker-compose.yml", ".dockyard/*.log",
 )
 
 

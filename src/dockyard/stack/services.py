@@ -8,6 +8,7 @@ project's containers get connection URLs through `${…}` references, which Comp
 
 from __future__ import annotations
 
+from dockyard.naming import LOCAL_PREFIX
 from dockyard.spec.stack import ServiceSpec, StackSpec
 from dockyard.stack import parts
 from dockyard.stack.parts import Doc, ref
@@ -32,7 +33,7 @@ def data_service(svc: ServiceSpec, stack: StackSpec, project_key: str) -> dict[s
              "spark": _spark_master}[svc.kind]
     doc: Doc = {"image": svc.image, "restart": "unless-stopped", **build(svc, stack),
                 **parts.common(project_key, svc.kind)}
-    if svc.image.startswith("dockyard/"):
+    if svc.image.startswith(LOCAL_PREFIX):
         doc["pull_policy"] = "never"  # built by `dockyard base --services`, never on a registry
     if svc.env:
         doc["environment"] = {**doc.get("environment", {}), **parts.env_doc(svc.env)}
@@ -140,7 +141,7 @@ def _spark_worker(svc: ServiceSpec, project_key: str) -> Doc:
                                          start="60s"),
         **parts.common(project_key, "spark-worker"),
     }
-    if svc.image.startswith("dockyard/"):
+    if svc.image.startswith(LOCAL_PREFIX):
         doc["pull_policy"] = "never"
     doc["environment"] = {**DAEMON_MEMORY, **parts.env_doc(svc.env)}
     resources = type(svc.resources)(svc.resources.cpus, f"{limit}m")

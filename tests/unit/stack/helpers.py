@@ -40,7 +40,7 @@ def stack_of(project: Project, mode: str = "official") -> StackSpec:
 
 
 def context_of(project: Project) -> ProjectContext:
-    return ProjectContext(project.image, f"dockyard/{project.spec.name}-serve:latest",
+    return ProjectContext(project.image, f"localhost/dockyard/{project.spec.name}-serve:latest",
                           project.spec.project_key, project.spec.data_dirs)
 
 

@@ -26,17 +26,17 @@ REPO = Path(__file__).resolve().parents[3]
 def test_auto_prefers_what_is_on_this_machine() -> None:
     pg = CATALOG["postgres"]
     assert choose_image(pg, "15", "auto", lambda ref: ref == "postgres:15").image == "postgres:15"
-    assert choose_image(pg, "15", "auto", lambda ref: ref.startswith("dockyard/")).image == \
-        "dockyard/postgres:15"
+    local = "localhost/dockyard/postgres:15"
+    assert choose_image(pg, "15", "auto", lambda ref: ref == local).image == local
     assert choose_image(pg, "15", "auto", lambda ref: False).image == "postgres:15"
-    assert choose_image(pg, "15", "local", lambda ref: False).image == "dockyard/postgres:15"
+    assert choose_image(pg, "15", "local", lambda ref: False).image == local
     # Debian has PostgreSQL 15 only: asking for 16 means the official image, whatever the mode.
     assert choose_image(pg, "16", "local", lambda ref: True).image == "postgres:16"
     assert choose_image(CATALOG["mlflow"], "3.1.0", "official", lambda ref: True).image == \
-        "dockyard/mlflow:3.1.0"
+        "localhost/dockyard/mlflow:3.1.0"
     assert choose_image(CATALOG["minio"], "X", "local", lambda ref: True).image == "minio/minio:X"
     assert choose_image(CATALOG["spark"], "3.5.2", "local", lambda ref: True).image == \
-        "dockyard/spark:3.5.2"
+        "localhost/dockyard/spark:3.5.2"
 
 
 def test_parse_services() -> None:
