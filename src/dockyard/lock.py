@@ -1,8 +1,14 @@
-"""`dockyard.lock`: every dependency pinned, with hashes, for the image's Python and platform.
+"""Pinned dependencies: `dockyard.lock`, and the implicit lock every build makes.
 
 uv resolves on the host for the image's target (`--python-version`, `--python-platform`), so the
-lock is right for the container whatever the host runs. The header records a digest of the
-inputs; a lock whose digest differs from the current inputs is stale.
+pins are right for the container whatever the host runs. Each pinned file's header records a
+digest of the inputs (requirements, indexes, Python); a file whose digest differs from the
+current inputs is stale.
+
+`dockyard lock` writes `dockyard.lock`, for the user to commit. Without a fresh one, `build`
+resolves into `.dockyard/resolved.txt` itself and installs exactly that list with hashes: an
+implicit lock, so two builds give the same packages until a declaration changes, and a typo or
+a conflict is reported in seconds, before any layer is built.
 """
 
 from __future__ import annotations
@@ -20,10 +26,15 @@ from dockyard.generate import LOCK_FILE, input_digest, merged_requirements
 from dockyard.generate.artifacts import header
 from dockyard.spec import Spec
 
+RESOLVED_FILE = ".dockyard/resolved.txt"
+RESOLVE_LOG = ".dockyard/build.log"
+UV_TIMEOUT = 900
 _DIGEST = re.compile(r"^# input-sha256: ([0-9a-f]{64})$", re.M)
-# Debian bookworm ships glibc 2.36: wheels for newer glibc would not load in the image.
-_PLATFORM = {"x86_64": "x86_64-manylinux_2_36", "aarch64": "aarch64-manylinux_2_36",
-             "arm64": "aarch64-manylinux_2_36"}
+_FROM_SOURCE = re.compile(r"^# build-from-source: (.*)$", re.M)
+_ARCH = {"x86_64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
+# The oldest glibc among the bases a Python runs on here (Debian bullseye has 2.31, bookworm
+# 2.36; the official python:*-slim are bookworm or newer): wheels needing more would not load.
+_GLIBC = {"3.9": "2_31"}
 
 
 @dataclass(frozen=True)
@@ -31,6 +42,27 @@ class LockResult:
     path: str
     packages: int
     digest: str
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The pinned set a build installs, and whether it came from the cache of an earlier one."""
+
+    path: str  # dockyard.lock or .dockyard/resolved.txt, relative to the project
+    pins: tuple[str, ...]  # name==version
+    from_source: tuple[str, ...]  # packages with no wheel for the image: need compilers
+    reused: bool
+
+
+class ResolutionFailed(UserError):
+    """uv could not resolve the declared dependencies; `uv_message` is its own explanation."""
+
+    def __init__(self, uv_message: str, log: str) -> None:
+        super().__init__(f"cannot resolve dependencies: {uv_message}",
+                         hint="check the package names and versions in your dependency files "
+                              "(or exclude one in dockyard.toml [dependencies])")
+        self.uv_message = uv_message
+        self.log = log
 
 
 def uv_binary() -> str:
@@ -41,28 +73,71 @@ def uv_binary() -> str:
 
 def lock(root: Path, spec: Spec, ca_cert: Path | None) -> LockResult:
     """Resolve and write dockyard.lock; a resolution failure is the user's to fix."""
-    digest = input_digest(spec)
+    body = compile_pins(spec, ca_cert)
+    (root / LOCK_FILE).write_text(_pinned_text(spec, body, ()))
+    return LockResult(LOCK_FILE, len(_pins(body)), input_digest(spec))
+
+
+def resolve_for_build(root: Path, spec: Spec, ca_cert: Path | None,
+                      refresh: bool = False) -> Resolution:
+    """dockyard.lock when fresh; else the implicit lock, resolved again only when the inputs
+    moved (or `refresh`)."""
+    if lock_state(root, spec) == "fresh":
+        return _read(root, LOCK_FILE, reused=True)
+    if not refresh and pinned_state(root / RESOLVED_FILE, spec) == "fresh":
+        return _read(root, RESOLVED_FILE, reused=True)
+    body = compile_pins(spec, ca_cert)
+    target = root / RESOLVED_FILE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(_pinned_text(spec, body, without_wheels(spec, body, ca_cert)))
+    return _read(root, RESOLVED_FILE, reused=False)
+
+
+def compile_pins(spec: Spec, ca_cert: Path | None) -> str:
+    """uv's pinned, hashed requirements for the spec's target; ResolutionFailed if none."""
     with tempfile.TemporaryDirectory(prefix="dockyard-lock-") as tmp:
         source = Path(tmp) / "requirements.in"
         source.write_text("\n".join(merged_requirements(spec)) + "\n")
         out = Path(tmp) / "out.txt"
-        proc = subprocess.run(_argv(spec, source, out), capture_output=True, text=True,
-                              check=False, env=_env(ca_cert), timeout=900)
+        proc = _uv([*_compile_argv(spec, source, out), "--generate-hashes"], ca_cert)
         if proc.returncode != 0:
-            raise UserError(f"cannot resolve dependencies: {_reason(proc.stderr)}",
-                            hint="check the package names and versions in your dependency "
-                                 "files (or exclude one in dockyard.toml [dependencies])")
-        body = out.read_text()
-    text = (header() + f"# input-sha256: {digest}\n"
-            f"# python {spec.python}, {_platform()}\n" + body)
-    (root / LOCK_FILE).write_text(text)
-    return LockResult(LOCK_FILE, _count(body), digest)
+            raise ResolutionFailed(_reason(proc.stderr), proc.stderr)
+        return out.read_text()
 
 
-def _argv(spec: Spec, source: Path, out: Path) -> list[str]:
-    argv = [uv_binary(), "pip", "compile", str(source), "-o", str(out), "--generate-hashes",
-            "--no-header", "--quiet", "--python-version", spec.python,
-            "--python-platform", _platform(), "--no-annotate"]
+def without_wheels(spec: Spec, body: str, ca_cert: Path | None) -> tuple[str, ...]:
+    """The pinned packages that have no wheel for the image's platform (they are built from
+    source, so the builder needs compilers). One more resolution, only binary allowed."""
+    with tempfile.TemporaryDirectory(prefix="dockyard-wheels-") as tmp:
+        pins = list(_pins(body))
+        source = Path(tmp) / "pins.in"
+        source.write_text("\n".join(pins) + "\n")
+        argv = [*_compile_argv(spec, source, Path(tmp) / "out.txt"), "--no-deps"]
+        proc = _uv([*argv, "--only-binary", ":all:"], ca_cert)
+        if proc.returncode == 0:
+            return ()
+        named = {p.split("==")[0] for p in pins if re.search(
+            rf"\b{re.escape(p.split('==')[0])}\b", proc.stderr, re.I)}
+        return tuple(sorted(named)) or ("(unknown)",)
+
+
+def _uv(argv: list[str], ca_cert: Path | None) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    if ca_cert is not None:
+        env["SSL_CERT_FILE"] = str(ca_cert)
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, check=False, env=env,
+                              timeout=UV_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise UserError(f"resolving dependencies took over {UV_TIMEOUT} s",
+                        hint="check that the package index is reachable (a proxy may need "
+                             "--ca-cert)") from None
+
+
+def _compile_argv(spec: Spec, source: Path, out: Path) -> list[str]:
+    argv = [uv_binary(), "pip", "compile", str(source), "-o", str(out), "--no-header",
+            "--quiet", "--python-version", spec.python, "--python-platform",
+            target_platform(spec.python), "--no-annotate"]
     if spec.index_url:
         argv += ["--index-url", spec.index_url]
     for url in spec.extra_index_urls:
@@ -70,31 +145,50 @@ def _argv(spec: Spec, source: Path, out: Path) -> list[str]:
     return argv
 
 
-def _env(ca_cert: Path | None) -> dict[str, str]:
-    env = dict(os.environ)
-    if ca_cert is not None:
-        env["SSL_CERT_FILE"] = str(ca_cert)
-    return env
+def target_platform(python: str) -> str:
+    arch = _ARCH.get(platform.machine(), "x86_64")
+    return f"{arch}-manylinux_{_GLIBC.get('.'.join(python.split('.')[:2]), '2_36')}"
 
 
-def _platform() -> str:
-    return _PLATFORM.get(platform.machine(), "x86_64-manylinux_2_36")
+def _pinned_text(spec: Spec, body: str, from_source: tuple[str, ...]) -> str:
+    lines = [header().rstrip("\n"), f"# input-sha256: {input_digest(spec)}",
+             f"# python {spec.python}, {target_platform(spec.python)}"]
+    if from_source:
+        lines.append(f"# build-from-source: {','.join(from_source)}")
+    return "\n".join(lines) + "\n" + body
+
+
+def _read(root: Path, rel: str, reused: bool) -> Resolution:
+    text = (root / rel).read_text()
+    found = _FROM_SOURCE.search(text)
+    from_source = tuple(found.group(1).split(",")) if found else ()
+    return Resolution(rel, _pins(text), from_source, reused)
+
+
+def _pins(body: str) -> tuple[str, ...]:
+    return tuple(ln.split()[0].rstrip("\\") for ln in body.splitlines()
+                 if ln and not ln[0].isspace() and not ln.startswith("#") and "==" in ln)
 
 
 def _reason(stderr: str) -> str:
-    # uv decorates its messages with box-drawing characters; keep only the words.
+    """uv's explanation in one sentence: its cause when that is one line, else the conclusion
+    its chain of reasoning ends with ("you require numpy<1.20 and pandas>=2.2, …")."""
     lines = [ln.strip(" \u00d7\u2570\u2500\u25b6") for ln in stderr.splitlines() if ln.strip()]
-    useful = [ln for ln in lines if not ln.startswith(("hint", "help"))]
-    return " ".join(useful[:2])[:300] if useful else "uv failed"
-
-
-def _count(body: str) -> int:
-    return sum(1 for ln in body.splitlines() if ln and not ln[0].isspace() and "==" in ln)
+    lines = [re.sub(r"^(error|cause|caused by|Caused by):\s*", "", ln) for ln in lines
+             if not ln.startswith(("hint", "help"))]
+    lines = [ln for ln in lines if not ln.startswith("No solution found")]
+    if not lines:
+        return "uv failed"
+    last = re.sub(r"^And because ", "Because ", lines[-1])
+    return last[:400]
 
 
 def lock_state(root: Path, spec: Spec) -> str:
     """"missing", "fresh" or "stale"."""
-    path = root / LOCK_FILE
+    return pinned_state(root / LOCK_FILE, spec)
+
+
+def pinned_state(path: Path, spec: Spec) -> str:
     if not path.exists():
         return "missing"
     found = _DIGEST.search(path.read_text(errors="replace")[:2000])

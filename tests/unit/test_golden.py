@@ -24,7 +24,7 @@ REPO = GOLDEN.parents[1]
 
 def rendered(case: str) -> dict[str, str]:
     project = load_project(GOLDEN / case / "project")
-    files = {a.path: a.content for a in build_artifacts(project.spec, locked=False)
+    files = {a.path: a.content for a in build_artifacts(project.spec)
              if not a.path.startswith(".dockyard/runtime/")}
     detection = project.detection.to_json()
     detection["spec_requirements"] = list(project.spec.requirements)

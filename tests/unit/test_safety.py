@@ -20,7 +20,7 @@ CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "project").is_dir())
 @pytest.mark.parametrize("case", CASES)
 def test_every_image_has_a_numeric_non_root_user(case: str) -> None:
     project = load_project(GOLDEN / case / "project")
-    text = render_dockerfile(view_for(project.spec, locked=False))
+    text = render_dockerfile(view_for(project.spec))
     users = re.findall(r"^USER (\S+)$", text, re.M)
     assert users, "no USER line"
     uid, gid = users[-1].split(":")
@@ -36,7 +36,7 @@ def test_shell_metacharacters_in_values_are_quoted(tmp_path: Path) -> None:
     project = _project_with(tmp_path, (
         'version = 1\n[dependencies]\nindex_url = "https://example.org/$(touch /tmp/pwned)"\n'
         '[build]\nbase_image = "python:3.11-slim;rm -rf /"\n'))
-    text = render_dockerfile(view_for(project.spec, locked=False))  # type: ignore[attr-defined]
+    text = render_dockerfile(view_for(project.spec))  # type: ignore[attr-defined]
     assert "'https://example.org/$(touch /tmp/pwned)'" in text
     assert "ARG BASE_IMAGE='python:3.11-slim;rm -rf /'" in text
     assert not re.search(r"[^'/]\$\(touch", text)

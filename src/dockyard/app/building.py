@@ -6,8 +6,10 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 
 from dockyard.app.context import Project, resolve_ca_cert
+from dockyard.app.declared import declaration_sites
 from dockyard.engine import base as airgap
 from dockyard.engine.images import (
     LABEL_PROJECT,
@@ -22,7 +24,7 @@ from dockyard.engine.images import (
 )
 from dockyard.errors import UserError
 from dockyard.generate import build_artifacts, write_artifacts
-from dockyard.lock import lock_state
+from dockyard.lock import Resolution, ResolutionFailed, lock_state, resolve_for_build
 
 BUILD_DOCKERFILE = ".dockyard/Dockerfile"
 # BuildKit reads <Dockerfile>.dockerignore before the context's own .dockerignore, so dockyard's
@@ -42,6 +44,7 @@ class BuildOutcome:
     result: BuildResult
     base: BaseChoice
     locked: bool
+    resolution: Resolution
     notes: tuple[str, ...]
 
 
@@ -99,6 +102,7 @@ def _missing_base(image: str, python: str) -> UserError:
 
 def build_project(project: Project, *, tag: str = "", base: str | None = None,
                   ca_cert: str | None = None, locked: bool = False, no_cache: bool = False,
+                  refresh: bool = False,
                   on_line: Callable[[str], None] | None = None) -> BuildOutcome:
     state = lock_state(project.root, project.spec)
     notes: list[str] = []
@@ -107,10 +111,12 @@ def build_project(project: Project, *, tag: str = "", base: str | None = None,
             f"dockyard.lock is {state}: it does not match the declared dependencies",
             hint="run `dockyard lock` and commit dockyard.lock, or build without --locked")
     if state == "stale":
-        notes.append("dockyard.lock is stale; installing from the declared dependencies "
+        notes.append("dockyard.lock is stale; building from the declared dependencies "
                      "(run `dockyard lock` to refresh it)")
-    use_lock = state == "fresh"
-    write_artifacts(project.root, build_artifacts(project.spec, locked=use_lock,
+    ca = resolve_ca_cert(ca_cert)
+    resolution = resolve_dependencies(project, ca, refresh)
+    write_artifacts(project.root, build_artifacts(project.spec, pinned=resolution.path,
+                                                  from_source=bool(resolution.from_source),
                                                   dockerfile=BUILD_DOCKERFILE,
                                                   ignore=BUILD_IGNORE), force=True)
     choice = choose_base(project, base, on_line)
@@ -118,10 +124,27 @@ def build_project(project: Project, *, tag: str = "", base: str | None = None,
         context=project.root, dockerfile=project.root / BUILD_DOCKERFILE,
         tag=tag or project.image, base_image=choice.image,
         labels=(*image_labels(project, choice), (LABEL_ROLE, "lab")),
-        ca_cert=resolve_ca_cert(ca_cert), no_cache=no_cache,
-        log_file=project.root / BUILD_LOG,
+        ca_cert=ca, no_cache=no_cache, log_file=project.root / BUILD_LOG,
     )
-    return BuildOutcome(build(request, on_line), choice, use_lock, tuple(notes))
+    return BuildOutcome(build(request, on_line), choice, state == "fresh", resolution,
+                        tuple(notes))
+
+
+def resolve_dependencies(project: Project, ca_cert: Path | None,
+                         refresh: bool = False) -> Resolution:
+    """The pinned set to install; a failure names the packages and where they were declared,
+    with uv's whole output in the build log."""
+    try:
+        return resolve_for_build(project.root, project.spec, ca_cert, refresh)
+    except ResolutionFailed as exc:
+        log = project.root / BUILD_LOG
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(exc.log)
+        lines = [f"{req} is declared in {where}"
+                 for req, where in declaration_sites(project, exc.uv_message)]
+        raise UserError("\n".join([exc.message, *lines[:5]]),
+                        hint=f"fix the name or version where it is declared; uv's full output "
+                             f"is in {log}") from None
 
 
 def image_labels(project: Project, base: BaseChoice) -> tuple[tuple[str, str], ...]:

@@ -74,7 +74,7 @@ def build_serving(project: Project, target: ServeTarget, *, tag: str = "",
     pins = model_requirements(project.root / target.model) if target.model else []
     requirements = serve_requirements(project.spec, pins, target.model)
     role = ServeRole(target.model, target.predictor)
-    artifacts = build_artifacts(project.spec, locked=False, dockerfile=SERVE_DOCKERFILE,
+    artifacts = build_artifacts(project.spec, dockerfile=SERVE_DOCKERFILE,
                                 ignore=SERVE_IGNORE, serve=role,
                                 serve_files=tuple(serve_artifacts(requirements)))
     write_artifacts(project.root, artifacts, force=True)

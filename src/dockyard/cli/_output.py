@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from dockyard.engine.images import short_step
+
 
 @dataclass
 class Output:
@@ -74,6 +76,6 @@ class BuildProgress:
         if len(parts) == 3 and parts[0].startswith("#") and parts[1].startswith("[") \
                 and "internal]" not in parts[1] and parts[0] not in self.seen:
             self.seen.add(parts[0])  # BuildKit repeats a step's header when it resumes output
-            self.out.note(f"  {parts[1]} {' '.join(parts[2].split())[:90]}")
+            self.out.note(f"  {parts[1]} {short_step(parts[2], 90)}")
         elif line.endswith(" CACHED"):
             self.out.note("    cached")

@@ -18,10 +18,12 @@ if TYPE_CHECKING:
 @click.option("--ca-cert", default=None, help="CA bundle for a TLS proxy, passed as a secret.")
 @click.option("--locked", is_flag=True, help="Fail unless dockyard.lock is up to date.")
 @click.option("--no-cache", is_flag=True, help="Build every layer again.")
+@click.option("--refresh", is_flag=True,
+              help="Resolve the dependencies again even when no declaration changed.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def build(ctx: Context, tag: str, base: str | None, ca_cert: str | None, locked: bool,
-          no_cache: bool, as_json: bool) -> None:
+          no_cache: bool, refresh: bool, as_json: bool) -> None:
     """Build the project's image on the Docker engine (BuildKit)."""
     from dockyard.app.building import build_project
     from dockyard.cli._output import BuildProgress
@@ -32,15 +34,18 @@ def build(ctx: Context, tag: str, base: str | None, ca_cert: str | None, locked:
     project = ctx.project()
     for imp in project.detection.undeclared_imports:
         out.note(f"undeclared import {imp.module!r} -> installing {imp.distribution}")
-    out.note(f"building {tag or project.image} (Python {project.spec.python})…")
+    out.note(f"resolving dependencies and building {tag or project.image} (Python "
+             f"{project.spec.python})…")
     outcome = build_project(project, tag=tag, base=base, ca_cert=ca_cert, locked=locked,
-                            no_cache=no_cache, on_line=BuildProgress(out))
+                            no_cache=no_cache, refresh=refresh, on_line=BuildProgress(out))
     for note in outcome.notes:
         out.warn(note)
     res = outcome.result
     out.emit({"image": res.image, "id": res.id, "size_bytes": res.size_bytes,
               "seconds": round(res.seconds, 2), "base": outcome.base.image,
               "base_source": outcome.base.source, "locked": outcome.locked,
+              "pins_file": outcome.resolution.path, "pins": list(outcome.resolution.pins),
+              "from_source": list(outcome.resolution.from_source),
               "cached_steps": list(res.cached_steps), "steps": list(res.steps)})
     out.info(f"built {res.image} ({res.id[7:19]}, {res.size_bytes / 1e6:.0f} MB) in "
              f"{res.seconds:.1f}s from {outcome.base.image} [{outcome.base.source}]; "

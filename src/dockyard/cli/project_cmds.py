@@ -92,13 +92,13 @@ def lock(ctx: Context, ca_cert: str | None, as_json: bool) -> None:
 @click.pass_obj
 def generate(ctx: Context, force: bool, as_json: bool) -> None:
     """Write Dockerfile and .dockerignore (and the dependency list they use)."""
-    from dockyard.generate import build_artifacts, write_artifacts
+    from dockyard.generate import LOCK_FILE, build_artifacts, write_artifacts
     from dockyard.lock import lock_state
 
     out = ctx.output(as_json)
     project = ctx.project()
     locked = lock_state(project.root, project.spec) == "fresh"
-    artifacts = build_artifacts(project.spec, locked=locked)
+    artifacts = build_artifacts(project.spec, pinned=LOCK_FILE if locked else "")
     changed = write_artifacts(project.root, artifacts, force=force)
     out.emit({"files": [a.path for a in artifacts], "changed": changed, "locked": locked})
     for art in artifacts:

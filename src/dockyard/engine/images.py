@@ -111,15 +111,15 @@ def _build_error(log: str, argv: tuple[str, ...], log_file: Path | None = None) 
     shown = (causes or output)[-8:]
     exit_code = re.search(r"exit code: (\d+)", reason)
     what = f"exit code {exit_code.group(1)}" if exit_code else reason[:200]
-    return BuildFailed(f"build failed at {stage} {_short(step)}: {what}", argv=argv,
+    return BuildFailed(f"build failed at {stage} {short_step(step)}: {what}", argv=argv,
                        stderr_tail="\n".join(shown), hint=_log_hint(log_file))
 
 
-def _short(step: str) -> str:
+def short_step(step: str, width: int = 60) -> str:
     """The first words of a step: `RUN --mount=… apt-get install …` → `RUN apt-get install`."""
     words = [w for w in step.replace("\\", " ").split() if not w.startswith("--mount")]
     text = " ".join(words)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def _log_hint(log_file: Path | None) -> str:

@@ -42,11 +42,13 @@ __all__ = [
 ]
 
 
-def build_artifacts(spec: Spec, *, locked: bool, dockerfile: str = "Dockerfile",
+def build_artifacts(spec: Spec, *, pinned: str = "", from_source: bool = False,
+                    dockerfile: str = "Dockerfile",
                     ignore: str = ".dockerignore", serve: ServeRole | None = None,
                     serve_files: tuple[Artifact, ...] = ()) -> list[Artifact]:
     """Everything a build context needs, at the given Dockerfile and ignore-file paths."""
-    text = render_dockerfile(view_for(spec, locked=locked, serve=serve))
+    text = render_dockerfile(view_for(spec, pinned=pinned, from_source=from_source,
+                                      serve=serve))
     return [
         Artifact(dockerfile, text),
         Artifact(ignore, dockerignore(spec)),

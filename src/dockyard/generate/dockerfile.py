@@ -38,7 +38,6 @@ TORCH_CUDA_INDEX = "https://download.pytorch.org/whl/cu126"
 class DockerfileView:
     base_image: str
     builder_apt: tuple[str, ...]
-    fallback_apt: tuple[str, ...]  # installed only when the first install attempt fails
     runtime_apt: tuple[str, ...]
     uv_requirement: str
     deps_file: str
@@ -62,19 +61,21 @@ class ServeRole:
     deps_file: str = SERVE_REQUIREMENTS_FILE
 
 
-def view_for(spec: Spec, *, locked: bool, base_image: str = "",
-             serve: ServeRole | None = None) -> DockerfileView:
+def view_for(spec: Spec, *, pinned: str = "", from_source: bool = False,
+             base_image: str = "", serve: ServeRole | None = None) -> DockerfileView:
+    """`pinned`: a file of pins with hashes to install exactly (dockyard.lock, or the implicit
+    lock a build resolves); "" installs the declared requirements. `from_source`: a pinned
+    package has no wheel for the image, so the builder needs compilers."""
     if serve is not None:
-        return _serve_view(view_for(spec, locked=False, base_image=base_image), spec, serve)
-    uv_args: list[str] = ["--require-hashes --no-deps"] if locked else []
+        return _serve_view(view_for(spec, base_image=base_image), spec, serve)
+    uv_args: list[str] = ["--require-hashes --no-deps"] if pinned else []
     uv_args += _index_args(spec)
     return DockerfileView(
         base_image=base_image or spec.base_image or spec.default_base_image,
-        builder_apt=_builder_apt(spec),
-        fallback_apt=BUILDER_APT if spec.compilers is None and not _builder_apt(spec) else (),
+        builder_apt=_builder_apt(spec, from_source),
         runtime_apt=spec.system_packages,
         uv_requirement=f"uv=={UV_VERSION}",
-        deps_file=LOCK_FILE if locked else REQUIREMENTS_FILE,
+        deps_file=pinned or REQUIREMENTS_FILE,
         uv_args=tuple(uv_args),
         uid=spec.uid,
         port=LAB_PORT_IN_CONTAINER,
@@ -120,13 +121,15 @@ def _index_args(spec: Spec) -> list[str]:
     return args
 
 
-def _builder_apt(spec: Spec) -> tuple[str, ...]:
-    """Compilers up front when asked for, or when apt.txt's -dev packages say C is coming.
-    Otherwise none: most data-science packages ship wheels, and apt costs a cold build ~20 s."""
+def _builder_apt(spec: Spec, from_source: bool) -> tuple[str, ...]:
+    """Compilers when asked for, when apt.txt's -dev packages say C is coming, or when the
+    resolution found a package with no wheel for the image. Otherwise none: most data-science
+    packages ship wheels, and apt costs a cold build ~20 s. Never as a retry after a failure:
+    that only doubled the time to an error that had another cause."""
     dev = tuple(p for p in spec.system_packages if p.endswith("-dev"))
     if spec.compilers is False:
         return ()
-    return BUILDER_APT + dev if spec.compilers or dev else ()
+    return BUILDER_APT + dev if spec.compilers or dev or from_source else ()
 
 
 def render_dockerfile(view: DockerfileView) -> str:
