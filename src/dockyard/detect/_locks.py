@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from dockyard.detect._common import normalize, parse_toml
-from dockyard.detect._types import Finding, Fragment
+from dockyard.detect._types import ROOT, EnvironmentFolder, Finding, Fragment
 from dockyard.errors import UserError
 from dockyard.project import ProjectView
 
@@ -21,11 +21,16 @@ Pin = tuple[str, str]
 _NOT_FROM_INDEX = frozenset({"git", "path", "url", "editable", "virtual", "directory"})
 
 
-def detect_locks(view: ProjectView) -> Fragment:
-    """Pins from every lock file present, in the order they win at merge time."""
+def detect_locks(view: ProjectView, env: EnvironmentFolder = ROOT) -> Fragment:
+    """Pins from every lock file present, in the order they win at merge time.
+
+    Pipfile.lock goes with the Pipfile, so it is read from the environment folder (binder/);
+    the others go with pyproject.toml, at the root.
+    """
     pins: list[tuple[str, str, str]] = []
     findings: list[Finding] = []
-    for rel, reader, tool in _READERS:
+    for name, reader, tool in _READERS:
+        rel = env.path(name) if name == "Pipfile.lock" else name
         if not view.exists(rel):
             continue
         found, ambiguous = _unique(reader(view.read_text(rel), rel, tool))

@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from dockyard.detect._apt import detect_apt
+from dockyard.detect._binder import detect_binder, environment_folder
 from dockyard.detect._common import redact
-from dockyard.detect._conda import FILES as CONDA_FILES
 from dockyard.detect._conda import conda_package_names, detect_conda
+from dockyard.detect._conda import files as conda_files
 from dockyard.detect._deps import apply_pins, merge_dependencies, merge_pins
 from dockyard.detect._gpu import detect_gpu
 from dockyard.detect._import_map import undeclared_imports
@@ -25,22 +26,24 @@ from dockyard.detect._pipfile import detect_pipfile
 from dockyard.detect._pyproject import detect_pyproject
 from dockyard.detect._python import choose_python, detect_python_files
 from dockyard.detect._requirements import detect_requirements, requirement_files
-from dockyard.detect._types import Detection, Finding, Fragment
+from dockyard.detect._types import ROOT, Detection, EnvironmentFolder, Finding, Fragment
 from dockyard.project import SKIP_DIRS, ProjectView
 
-Detector = Callable[[ProjectView], Fragment]
+Detector = Callable[[ProjectView, EnvironmentFolder], Fragment]
 # The dependency detectors come first, in the order that wins conflicts between files:
 # requirements.txt, pyproject.toml, environment.yml, Pipfile. Lock files are in `_locks` order.
+# Each reads environment files from the folder `environment_folder` chose (binder/ or the root).
 DETECTORS: tuple[Detector, ...] = (
     detect_requirements,
-    detect_pyproject,
+    lambda view, env: detect_pyproject(view),
     detect_conda,
     detect_pipfile,
     detect_locks,
     detect_python_files,
-    detect_imports,
+    lambda view, env: detect_imports(view),
     detect_apt,
-    detect_layout,
+    lambda view, env: detect_layout(view),
+    detect_binder,
 )
 MAX_FILES = 20000
 NO_DEPENDENCY_FILE = "no dependency file found; dependencies come from imports only"
@@ -50,15 +53,22 @@ _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 def detect(view: ProjectView, default_python: str = "3.11") -> Detection:
     """Everything dockyard can tell about the project at `view`, conflicts as findings."""
     listed = ListedView.of(view)
-    fragments = [detector(listed) for detector in DETECTORS]
-    fragments.append(_dependency_file_note(listed, fragments))
+    env, env_findings = environment_folder(listed)
+    fragments = [detector(listed, env) for detector in DETECTORS]
+    fragments.append(Fragment(findings=tuple(env_findings)))
+    fragments.append(_dependency_file_note(listed, env, fragments))
     if listed.truncated:
         fragments.append(Fragment(findings=(_truncated(len(listed.listing)),)))
-    return merge(fragments, default_python, conda_names=conda_package_names(listed))
+    return merge(
+        fragments, default_python, conda_names=conda_package_names(listed, env), environment=env
+    )
 
 
 def merge(
-    fragments: Sequence[Fragment], default_python: str, conda_names: Iterable[str] = ()
+    fragments: Sequence[Fragment],
+    default_python: str,
+    conda_names: Iterable[str] = (),
+    environment: EnvironmentFolder = ROOT,
 ) -> Detection:
     """One Detection from fragments in precedence order; `conda_names` feed the GPU check."""
     python, python_findings = choose_python(
@@ -100,6 +110,9 @@ def merge(
         notebooks=_sorted(n for f in fragments for n in f.notebooks),
         models=_sorted(m for f in fragments for m in f.models),
         findings=_ordered(findings),
+        environment=environment,
+        post_build=next((f.post_build for f in fragments if f.post_build), ""),
+        start=next((f.start for f in fragments if f.start), ""),
     )
 
 
@@ -157,8 +170,14 @@ def _descend(entry: os.DirEntry[str], *, top: bool) -> bool:
     return not os.path.exists(os.path.join(entry.path, "pyvenv.cfg"))
 
 
-def _dependency_file_note(view: ProjectView, fragments: Sequence[Fragment]) -> Fragment:
-    present = requirement_files(view) or any(view.exists(f) for f in (*CONDA_FILES, "Pipfile"))
+def _dependency_file_note(
+    view: ProjectView, env: EnvironmentFolder, fragments: Sequence[Fragment]
+) -> Fragment:
+    present = (
+        requirement_files(view, env)
+        or conda_files(view, env)
+        or view.exists(env.path("Pipfile"))
+    )
     if present or any(f.dependencies for f in fragments):
         return Fragment()
     return Fragment(findings=(Finding("info", NO_DEPENDENCY_FILE),))
