@@ -18,7 +18,7 @@ from dockyard.detect._conda import conda_package_names, detect_conda
 from dockyard.detect._conda import files as conda_files
 from dockyard.detect._deps import apply_pins, merge_dependencies, merge_pins
 from dockyard.detect._gpu import detect_gpu
-from dockyard.detect._import_map import undeclared_imports
+from dockyard.detect._import_map import optional_imports, undeclared_imports
 from dockyard.detect._imports import detect_imports
 from dockyard.detect._layout import DATA_DIRS, detect_layout
 from dockyard.detect._locks import detect_locks
@@ -84,6 +84,12 @@ def merge(
         (m for f in fragments for m in f.local_modules),
         (d.name for d in deps),
     )
+    optional, optional_findings = optional_imports(
+        (o for f in fragments for o in f.optional_imports),
+        (module for f in fragments for module, _ in f.imports),
+        (m for f in fragments for m in f.local_modules),
+        (d.name for d in deps),
+    )
     gpu, gpu_findings = detect_gpu(
         deps, undeclared, (index_url, *extra_urls), pin_rows, conda_names
     )
@@ -95,6 +101,7 @@ def merge(
         + applied_findings
         + index_findings
         + import_findings
+        + optional_findings
         + gpu_findings
     )
     return Detection(
@@ -110,6 +117,7 @@ def merge(
         notebooks=_sorted(n for f in fragments for n in f.notebooks),
         models=_sorted(m for f in fragments for m in f.models),
         findings=_ordered(findings),
+        optional_imports=optional,
         environment=environment,
         post_build=next((f.post_build for f in fragments if f.post_build), ""),
         start=next((f.start for f in fragments if f.start), ""),

@@ -25,9 +25,11 @@ def test_public_api_is_curated() -> None:
     assert sorted(dockyard.detect.__all__) == [
         "Dependency",
         "Detection",
+        "EnvironmentFolder",
         "Finding",
         "Fragment",
         "Gpu",
+        "OptionalImport",
         "PythonChoice",
         "UndeclaredImport",
         "detect",
