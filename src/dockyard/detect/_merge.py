@@ -14,31 +14,21 @@ from dataclasses import dataclass
 from dockyard.detect._apt import detect_apt
 from dockyard.detect._binder import detect_binder, environment_folder
 from dockyard.detect._common import redact
-from dockyard.detect._conda import conda_package_names, detect_conda
-from dockyard.detect._conda import files as conda_files
-from dockyard.detect._deps import apply_pins, merge_dependencies, merge_pins
+from dockyard.detect._conda import conda_package_names
+from dockyard.detect._deps import merge_dependencies
+from dockyard.detect._ecosystems import detect_dependencies
 from dockyard.detect._gpu import detect_gpu
 from dockyard.detect._import_map import optional_imports, undeclared_imports
 from dockyard.detect._imports import detect_imports
 from dockyard.detect._layout import DATA_DIRS, detect_layout
-from dockyard.detect._locks import detect_locks
-from dockyard.detect._pipfile import detect_pipfile
-from dockyard.detect._pyproject import detect_pyproject
 from dockyard.detect._python import choose_python, detect_python_files
-from dockyard.detect._requirements import detect_requirements, requirement_files
 from dockyard.detect._types import ROOT, Detection, EnvironmentFolder, Finding, Fragment
 from dockyard.project import SKIP_DIRS, ProjectView
 
 Detector = Callable[[ProjectView, EnvironmentFolder], Fragment]
-# The dependency detectors come first, in the order that wins conflicts between files:
-# requirements.txt, pyproject.toml, environment.yml, Pipfile. Lock files are in `_locks` order.
 # Each reads environment files from the folder `environment_folder` chose (binder/ or the root).
+# Dependency files are read by `detect_dependencies`, which picks one ecosystem (`_ecosystems`).
 DETECTORS: tuple[Detector, ...] = (
-    detect_requirements,
-    lambda view, env: detect_pyproject(view),
-    detect_conda,
-    detect_pipfile,
-    detect_locks,
     detect_python_files,
     lambda view, env: detect_imports(view),
     detect_apt,
@@ -54,14 +44,15 @@ def detect(view: ProjectView, default_python: str = "3.11") -> Detection:
     """Everything dockyard can tell about the project at `view`, conflicts as findings."""
     listed = ListedView.of(view)
     env, env_findings = environment_folder(listed)
-    fragments = [detector(listed, env) for detector in DETECTORS]
+    dependencies, ecosystem = detect_dependencies(listed, env)
+    fragments = [dependencies, *(detector(listed, env) for detector in DETECTORS)]
     fragments.append(Fragment(findings=tuple(env_findings)))
-    fragments.append(_dependency_file_note(listed, env, fragments))
+    if not ecosystem and not dependencies.dependencies:
+        fragments.append(Fragment(findings=(Finding("info", NO_DEPENDENCY_FILE),)))
     if listed.truncated:
         fragments.append(Fragment(findings=(_truncated(len(listed.listing)),)))
-    return merge(
-        fragments, default_python, conda_names=conda_package_names(listed, env), environment=env
-    )
+    conda_names = conda_package_names(listed, env) if ecosystem == "conda" else ()
+    return merge(fragments, default_python, conda_names=conda_names, environment=env)
 
 
 def merge(
@@ -75,9 +66,7 @@ def merge(
         [p for f in fragments for p in f.python], default_python
     )
     deps, dep_findings = merge_dependencies(d for f in fragments for d in f.dependencies)
-    pins, pin_findings = merge_pins(p for f in fragments for p in f.pins)
-    deps, applied_findings = apply_pins(deps, pins)
-    pin_rows = tuple(sorted((name, version, source) for name, (version, source) in pins.items()))
+    pin_rows = tuple(sorted({p for f in fragments for p in f.pins}))
     index_url, extra_urls, index_findings = _merge_indexes(fragments)
     undeclared, import_findings = undeclared_imports(
         (i for f in fragments for i in f.imports),
@@ -97,8 +86,6 @@ def merge(
         [x for f in fragments for x in f.findings]
         + python_findings
         + dep_findings
-        + pin_findings
-        + applied_findings
         + index_findings
         + import_findings
         + optional_findings
@@ -176,19 +163,6 @@ def _descend(entry: os.DirEntry[str], *, top: bool) -> bool:
     if entry.name in SKIP_DIRS or (top and entry.name.lower() in DATA_DIRS):
         return False
     return not os.path.exists(os.path.join(entry.path, "pyvenv.cfg"))
-
-
-def _dependency_file_note(
-    view: ProjectView, env: EnvironmentFolder, fragments: Sequence[Fragment]
-) -> Fragment:
-    present = (
-        requirement_files(view, env)
-        or conda_files(view, env)
-        or view.exists(env.path("Pipfile"))
-    )
-    if present or any(f.dependencies for f in fragments):
-        return Fragment()
-    return Fragment(findings=(Finding("info", NO_DEPENDENCY_FILE),))
 
 
 def _truncated(count: int) -> Finding:

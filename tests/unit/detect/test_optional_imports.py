@@ -1,4 +1,4 @@
-"""Optional imports: guarded, typing-only, and in tests or build scripts — reported, not installed."""
+"""Optional imports (guarded, typing-only, in tests or build scripts): reported, not installed."""
 
 from __future__ import annotations
 
