@@ -182,11 +182,20 @@ def _conda_only_finding(name: str, rel: str) -> Finding:
         )
     else:
         hint = "if the image needs it as a system library, add the Debian package to apt.txt"
+    alternative = _alternatives().get(name)
+    if alternative:
+        hint = f"PyPI alternative: {alternative}; " + hint
     return Finding(
         "warning",
         f"conda-only package {name} has no PyPI distribution; skipped",
         hint=f"{rel}: {hint}",
     )
+
+
+@lru_cache(maxsize=1)
+def _alternatives() -> dict[str, str]:
+    table = load_data("conda_map.toml")["conda_only"].get("alternatives", {})
+    return {str(k): str(v) for k, v in table.items()}
 
 
 @lru_cache(maxsize=1)

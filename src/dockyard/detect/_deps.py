@@ -12,7 +12,7 @@ def merge_dependencies(deps: Iterable[Dependency]) -> tuple[list[Dependency], li
     """One dependency per name; the first declaration (in file order) wins conflicts.
 
     An empty specifier is "no opinion", not a conflict: `numpy` in requirements.txt and
-    `numpy>=1.26` in pyproject.toml merge to `numpy>=1.26`. Extras are united.
+    `numpy>=1.26` in requirements-dev.txt merge to `numpy>=1.26`. Extras are united.
     """
     kept: dict[str, Dependency] = {}
     findings: list[Finding] = []

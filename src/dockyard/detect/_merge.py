@@ -1,8 +1,8 @@
 """`detect`: run every detector over one project and merge their fragments into a Detection.
 
-Nothing is first-match-wins. Every detector runs, and where they disagree (two Python versions,
-two specifiers for one package, two lock files) the merge keeps one answer by a fixed order and
-says so in a finding. Every output is sorted, so the same folder always gives the same bytes.
+Nothing is first-match-wins silently. Every detector runs, and where they disagree (two Python
+versions, two specifiers for one package, two tools' dependency files) one answer is kept by a
+fixed, documented order and a finding says so. Every output is sorted, so the same folder always gives the same bytes.
 """
 
 from __future__ import annotations
