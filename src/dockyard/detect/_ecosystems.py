@@ -36,11 +36,13 @@ PRECEDENCE = ("environment.yml", "Pipfile", "requirements.txt", "pyproject.toml"
 
 @dataclass(frozen=True)
 class Ecosystem:
-    """One tool's dependency files that are present, and what they declare."""
+    """One tool's dependency files that are present, and what its manifest declares."""
 
     name: str  # "conda", "pipenv", "requirements", "pyproject"
     files: tuple[str, ...]
-    fragment: Fragment
+    fragment: Fragment  # the manifest's; a lock replaces its dependencies when this one wins
+    manifest: str = ""
+    locks: tuple[tuple[str, str], ...] = ()  # (file, tool), the one installed first
 
 
 def detect_dependencies(view: ProjectView, env: EnvironmentFolder) -> tuple[Fragment, str]:
@@ -50,54 +52,52 @@ def detect_dependencies(view: ProjectView, env: EnvironmentFolder) -> tuple[Frag
     if not found:
         absent = [e.fragment for e in every]  # e.g. a pyproject.toml with requires-python only
         return concat(*(Fragment(python=f.python, findings=f.findings) for f in absent)), ""
-    winner, losers = found[0], [e for e in every if e is not found[0]]
-    parts = [winner.fragment, *(Fragment(python=e.fragment.python) for e in losers)]
-    present = [e for e in losers if e.files]
-    if present:
-        parts.append(Fragment(findings=(_not_used(winner, present),)))
+    winner = found[0]
+    parts = [_locked(view, winner), *(Fragment(python=e.fragment.python) for e in every
+                                      if e is not winner)]
+    losers = [e for e in found if e is not winner]
+    if losers:
+        parts.append(Fragment(findings=(_not_used(winner, losers),)))
     return concat(*parts), winner.name
 
 
 def _ecosystems(view: ProjectView, env: EnvironmentFolder) -> list[Ecosystem]:
-    locks = dict(lock_files(view, env))
+    locks = lock_files(view, env)
     conda = conda_files(view, env)
-    pipenv = [f for f in (env.path("Pipfile"), env.path("Pipfile.lock")) if view.exists(f)]
+    pipfile = env.path("Pipfile")
+    pipenv_locks = tuple(lock for lock in locks if lock[1] == "pipenv")
+    pipenv = [pipfile] if view.exists(pipfile) else []
     requirements = requirement_files(view, env)
     if conda:
         requirements = [r for r in requirements if not _included(view, conda, r)]
     pyproject = detect_pyproject(view)
-    pyproject_locks = [rel for rel, tool in locks.items() if tool != "pipenv"]
+    pyproject_locks = tuple(lock for lock in locks if lock[1] != "pipenv")
     return [
         Ecosystem("conda", tuple(conda), detect_conda(view, env) if conda else Fragment()),
-        Ecosystem("pipenv", tuple(pipenv), _pipenv(view, env, locks) if pipenv else Fragment()),
+        Ecosystem("pipenv", (*pipenv, *(f for f, _ in pipenv_locks)),
+                  detect_pipfile(view, env), pipfile, pipenv_locks),
         Ecosystem("requirements", tuple(requirements),
                   detect_requirements(view, env) if requirements else Fragment()),
         Ecosystem("pyproject",
-                  (*(["pyproject.toml"] if pyproject.dependencies else []), *pyproject_locks),
-                  _locked(view, pyproject, [(r, locks[r]) for r in pyproject_locks],
-                          "pyproject.toml")),
+                  (*(["pyproject.toml"] if pyproject.dependencies else []),
+                   *(f for f, _ in pyproject_locks)),
+                  pyproject, "pyproject.toml", pyproject_locks),
     ]
 
 
-def _pipenv(view: ProjectView, env: EnvironmentFolder, locks: dict[str, str]) -> Fragment:
-    lock = [(rel, tool) for rel, tool in locks.items() if tool == "pipenv"]
-    return _locked(view, detect_pipfile(view, env), lock, env.path("Pipfile"))
-
-
-def _locked(view: ProjectView, manifest: Fragment, locks: list[tuple[str, str]],
-            manifest_file: str) -> Fragment:
+def _locked(view: ProjectView, eco: Ecosystem) -> Fragment:
     """The manifest with its dependencies replaced by the first lock's packages, when locked.
 
     Indexes and Python hints stay the manifest's: a lock lists packages, not where to get them.
     """
-    if not locks:
-        return manifest
-    read = read_lock(view, *locks[0])
-    findings = [*manifest.findings, *read.findings, _installed_as_locked(read)]
-    stale = stale_finding(view, read.file, read.tool, manifest_file)
+    if not eco.locks:
+        return eco.fragment
+    read = read_lock(view, *eco.locks[0])
+    findings = [*eco.fragment.findings, *read.findings, _installed_as_locked(read)]
+    stale = stale_finding(view, read.file, read.tool, eco.manifest)
     findings += [stale] if stale is not None else []
-    findings += [_other_lock(read, rel) for rel, _ in locks[1:]]
-    return dataclasses.replace(manifest, dependencies=read.dependencies, pins=read.pins,
+    findings += [_other_lock(read, rel) for rel, _ in eco.locks[1:]]
+    return dataclasses.replace(eco.fragment, dependencies=read.dependencies, pins=read.pins,
                                findings=tuple(findings))
 
 

@@ -2,7 +2,8 @@
 
 Nothing is first-match-wins silently. Every detector runs, and where they disagree (two Python
 versions, two specifiers for one package, two tools' dependency files) one answer is kept by a
-fixed, documented order and a finding says so. Every output is sorted, so the same folder always gives the same bytes.
+fixed, documented order and a finding says so. Every output is sorted, so the same folder always
+gives the same bytes.
 """
 
 from __future__ import annotations
