@@ -75,7 +75,10 @@ TYPE_ONLY = "under if TYPE_CHECKING"
 # Handlers that make an import in their `try` optional: the code runs without the module.
 _IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
 # Only files holding one of these words can have a guarded import; the rest skip `ast`.
-_GUARD_WORDS = re.compile(r"ImportError|ModuleNotFoundError|TYPE_CHECKING|except\s*(?:Exception)?:")
+_GUARD_WORDS = re.compile(
+    r"ImportError|ModuleNotFoundError|TYPE_CHECKING"
+    r"|except(?:\s+(?:Base)?Exception)?(?:\s+as\s+\w+)?\s*:"
+)
 
 
 def classify_source(text: str) -> tuple[set[str], dict[str, str]]:

@@ -67,6 +67,13 @@ def test_a_module_imported_both_ways_is_required() -> None:
     assert (required, optional) == ({"yaml"}, {})
 
 
+def test_broad_handlers_alone_trigger_the_precise_scan() -> None:
+    source = "try:\n    import tqdm\nexcept Exception as exc:\n    tqdm = None\n"
+    assert classify_source(source) == (set(), {"tqdm": GUARDED})
+    assert classify_source("try:\n    import a\nexcept:\n    a = None\n") == (
+        set(), {"a": GUARDED})
+
+
 def test_files_without_guards_keep_the_fast_path() -> None:
     assert classify_source("import numpy, pandas as pd\n") == ({"numpy", "pandas"}, {})
 
