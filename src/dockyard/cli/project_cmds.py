@@ -22,6 +22,11 @@ def inspect(ctx: Context, as_json: bool) -> None:
     out.emit(doc)
     out.info(f"project   {project.root}")
     out.info(f"python    {project.spec.python}  ({project.spec.provenance['python']})")
+    env = det.environment
+    out.info(f"environment  {env.folder + '/' if env.folder else './'}  ({env.reason})")
+    for label, script in (("postBuild", det.post_build), ("start", det.start)):
+        if script:
+            out.info(f"{label:9} {script}")
     out.info(f"declared  {len(det.dependencies)} dependencies")
     for dep in det.dependencies:
         out.info(f"  {dep.requirement():40} {dep.source}")
@@ -30,6 +35,10 @@ def inspect(ctx: Context, as_json: bool) -> None:
                  "[dependencies] install_undeclared = false:")
         for imp in det.undeclared_imports:
             out.info(f"  {imp.module:20} -> {imp.distribution:28} {', '.join(imp.files[:3])}")
+    if det.optional_imports:
+        out.info(f"optional imports ({len(det.optional_imports)}), never installed by guess:")
+        for opt in det.optional_imports:
+            out.info(f"  {opt.module:20} {opt.reason:28} {', '.join(opt.files[:3])}")
     if det.system_packages:
         out.info(f"system    {' '.join(det.system_packages)}")
     gpu = "wanted" if det.gpu.wanted else "not requested"

@@ -11,9 +11,11 @@ from dockyard.detect._merge import detect
 from dockyard.detect._types import (
     Dependency,
     Detection,
+    EnvironmentFolder,
     Finding,
     Fragment,
     Gpu,
+    OptionalImport,
     PythonChoice,
     UndeclaredImport,
 )
@@ -21,9 +23,11 @@ from dockyard.detect._types import (
 __all__ = [
     "Dependency",
     "Detection",
+    "EnvironmentFolder",
     "Finding",
     "Fragment",
     "Gpu",
+    "OptionalImport",
     "PythonChoice",
     "UndeclaredImport",
     "detect",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from dockyard.detect._types import Fragment
+from dockyard.detect._types import ROOT, EnvironmentFolder, Fragment
 from dockyard.errors import UserError
 from dockyard.project import ProjectView
 
@@ -14,17 +14,18 @@ FILE = "apt.txt"
 _DEBIAN_NAME = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
 
 
-def detect_apt(view: ProjectView) -> Fragment:
-    if not view.exists(FILE):
+def detect_apt(view: ProjectView, env: EnvironmentFolder = ROOT) -> Fragment:
+    rel = env.path(FILE)
+    if not view.exists(rel):
         return Fragment()
     packages: list[str] = []
-    for lineno, raw in enumerate(view.read_text(FILE).splitlines(), 1):
+    for lineno, raw in enumerate(view.read_text(rel).splitlines(), 1):
         name = raw.split("#", 1)[0].strip()
         if not name:
             continue
         if not _DEBIAN_NAME.match(name):
             raise UserError(
-                f"{FILE}:{lineno}: invalid Debian package name {name!r}",
+                f"{rel}:{lineno}: invalid Debian package name {name!r}",
                 hint="write one package per line, in lowercase letters, digits, '+', '-' and "
                 "'.' (for example libgl1)",
             )

@@ -110,4 +110,7 @@ def concat(*fragments: Fragment) -> Fragment:
         notebooks=tuple(n for f in fragments for n in f.notebooks),
         models=tuple(m for f in fragments for m in f.models),
         findings=tuple(x for f in fragments for x in f.findings),
+        optional_imports=tuple(o for f in fragments for o in f.optional_imports),
+        post_build=next((f.post_build for f in fragments if f.post_build), ""),
+        start=next((f.start for f in fragments if f.start), ""),
     )

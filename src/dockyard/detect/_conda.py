@@ -16,7 +16,14 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from dockyard.detect._common import concat, load_data, normalize
 from dockyard.detect._requirements import Collector
-from dockyard.detect._types import Dependency, Finding, Fragment, PythonChoice
+from dockyard.detect._types import (
+    ROOT,
+    Dependency,
+    EnvironmentFolder,
+    Finding,
+    Fragment,
+    PythonChoice,
+)
 from dockyard.errors import UserError
 from dockyard.project import ProjectView
 
@@ -27,14 +34,19 @@ _EXACT_PYTHON = re.compile(r"^==(\d+\.\d+)(?:\.\d+)?(?:\.\*)?$")
 _GPU_HINTS = ("cuda", "cudnn", "nccl", "-gpu")
 
 
-def detect_conda(view: ProjectView) -> Fragment:
-    return concat(*(_read(view, rel) for rel in FILES if view.exists(rel)))
+def detect_conda(view: ProjectView, env: EnvironmentFolder = ROOT) -> Fragment:
+    return concat(*(_read(view, rel) for rel in files(view, env)))
 
 
-def conda_package_names(view: ProjectView) -> tuple[str, ...]:
+def files(view: ProjectView, env: EnvironmentFolder = ROOT) -> list[str]:
+    """The environment files present in the environment folder."""
+    return [env.path(name) for name in FILES if view.exists(env.path(name))]
+
+
+def conda_package_names(view: ProjectView, env: EnvironmentFolder = ROOT) -> tuple[str, ...]:
     """The raw conda names (before mapping), for the GPU detector: `pytorch-cuda` says CUDA."""
     names: list[str] = []
-    for rel in FILES:
+    for rel in files(view, env):
         if view.exists(rel):
             names += [_name_and_rest(item)[0] for item in _conda_items(_load(view, rel), rel)]
     return tuple(names)
@@ -170,11 +182,20 @@ def _conda_only_finding(name: str, rel: str) -> Finding:
         )
     else:
         hint = "if the image needs it as a system library, add the Debian package to apt.txt"
+    alternative = _alternatives().get(name)
+    if alternative:
+        hint = f"PyPI alternative: {alternative}; " + hint
     return Finding(
         "warning",
         f"conda-only package {name} has no PyPI distribution; skipped",
         hint=f"{rel}: {hint}",
     )
+
+
+@lru_cache(maxsize=1)
+def _alternatives() -> dict[str, str]:
+    table = load_data("conda_map.toml")["conda_only"].get("alternatives", {})
+    return {str(k): str(v) for k, v in table.items()}
 
 
 @lru_cache(maxsize=1)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from dockyard.detect._common import load_data, normalize
-from dockyard.detect._types import Finding, UndeclaredImport
+from dockyard.detect._types import Finding, OptionalImport, UndeclaredImport
 
 
 @dataclass(frozen=True)
@@ -88,4 +88,42 @@ def _ambiguous_finding(module: str, prefixes: tuple[str, ...], files: tuple[str,
         f"import {module} ({shown}) is ambiguous: many distributions provide it ({choices}); "
         "not added",
         hint="declare the distribution you use, e.g. in requirements.txt",
+    )
+
+
+def optional_imports(
+    optional: Iterable[tuple[str, str, str]],
+    required: Iterable[str],
+    local: Iterable[str],
+    declared: Iterable[str],
+) -> tuple[tuple[OptionalImport, ...], list[Finding]]:
+    """Imports the code can run without, that nothing declares: reported, never installed.
+
+    A module imported plainly anywhere is not optional (it is an undeclared import instead).
+    """
+    table = import_map()
+    names = frozenset(normalize(name) for name in declared)
+    skip = frozenset(required) | frozenset(local) | table.runtime
+    files: dict[str, set[str]] = {}
+    reasons: dict[str, str] = {}
+    for module, rel, why in sorted(optional):
+        if module in skip or module in table.ambiguous or is_declared(module, names):
+            continue
+        files.setdefault(module, set()).add(rel)
+        reasons.setdefault(module, why)
+    found = tuple(
+        OptionalImport(module, distribution_for(module), tuple(sorted(files[module])),
+                       reasons[module])
+        for module in sorted(files, key=lambda m: (m.lower(), m))
+    )
+    return found, [_optional_finding(found)] if found else []
+
+
+def _optional_finding(found: tuple[OptionalImport, ...]) -> Finding:
+    shown = ", ".join(f"{o.module} ({o.reason}, {o.files[0]})" for o in found[:5])
+    more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+    return Finding(
+        "info",
+        f"optional imports not installed: {shown}{more}",
+        hint="declare one in your dependency file if the image should have it",
     )

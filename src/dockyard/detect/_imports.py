@@ -10,12 +10,13 @@ from __future__ import annotations
 import ast
 import json
 import os
+import posixpath
 import re
 import sys
 from typing import Any
 
 from dockyard.detect._common import load_data
-from dockyard.detect._pyscan import imports_in_cell, imports_in_source
+from dockyard.detect._pyscan import classify_source, classify_tree
 from dockyard.detect._types import Finding, Fragment
 from dockyard.project import ProjectView
 
@@ -25,26 +26,50 @@ MAX_NOTEBOOK_BYTES = 20_000_000
 _PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "memit", "debug"})
 _HELP = re.compile(r"^[\w.]+\?{1,2}$")  # `np.mean?`, `obj??`
 _SHELL_ASSIGN = re.compile(r"^[\w., ]+=\s*[!%]")  # `files = !ls`, `t = %timeit -o f()`
+# Files whose imports the project's own code does not need at run time.
+TEST_OR_BUILD = "in a test or build script"
+_TOOL_FILES = frozenset({"setup.py", "conftest.py", "noxfile.py"})
+
+Scan = tuple[set[str], dict[str, str], Finding | None]  # required, {optional: why}, finding
 
 
 def detect_imports(view: ProjectView) -> Fragment:
     files = list(view.files())
     ignored = _not_distributions()
     pairs: set[tuple[str, str]] = set()
+    optional: set[tuple[str, str, str]] = set()
     findings: list[Finding] = []
     for rel in files:
         if rel.endswith(".py"):
-            modules, finding = _scan_python(view, rel)
+            required, guarded, finding = _scan_python(view, rel)
         elif rel.endswith(".ipynb"):
-            modules, finding = _scan_notebook(view, rel)
+            required, guarded, finding = _scan_notebook(view, rel)
         else:
             continue
-        pairs.update((m, rel) for m in modules if _is_distribution_candidate(m, ignored))
+        if is_test_or_build_file(rel):
+            guarded = {**dict.fromkeys(required, TEST_OR_BUILD), **guarded}
+            required = set()
+        pairs.update((m, rel) for m in required if _is_distribution_candidate(m, ignored))
+        optional.update(
+            (m, rel, why) for m, why in guarded.items() if _is_distribution_candidate(m, ignored)
+        )
         findings += [finding] if finding is not None else []
     return Fragment(
         imports=tuple(sorted(pairs)),
         local_modules=local_modules(files),
         findings=tuple(findings),
+        optional_imports=tuple(sorted(optional)),
+    )
+
+
+def is_test_or_build_file(rel: str) -> bool:
+    """setup.py, conftest.py, noxfile.py, test_*.py, *_test.py, or anything under tests/."""
+    folder, name = posixpath.split(rel)
+    return (
+        name in _TOOL_FILES
+        or (name.startswith("test_") and name.endswith(".py"))
+        or name.endswith("_test.py")
+        or "tests" in folder.split("/")
     )
 
 
@@ -74,36 +99,44 @@ def _is_distribution_candidate(module: str, ignored: frozenset[str]) -> bool:
     return module not in ignored and not module.startswith("_")
 
 
-def _scan_python(view: ProjectView, rel: str) -> tuple[set[str], Finding | None]:
+def _scan_python(view: ProjectView, rel: str) -> Scan:
     if _size(view, rel) > MAX_PY_BYTES:
-        return set(), Finding("info", f"{rel}: larger than 1 MB; imports not scanned")
-    return imports_in_source(view.read_text(rel)), None
+        return set(), {}, Finding("info", f"{rel}: larger than 1 MB; imports not scanned")
+    required, optional = classify_source(view.read_text(rel))
+    return required, optional, None
 
 
-def _scan_notebook(view: ProjectView, rel: str) -> tuple[set[str], Finding | None]:
+def _scan_notebook(view: ProjectView, rel: str) -> Scan:
     if _size(view, rel) > MAX_NOTEBOOK_BYTES:
-        return set(), Finding("info", f"{rel}: larger than 20 MB; imports not scanned")
+        return set(), {}, Finding("info", f"{rel}: larger than 20 MB; imports not scanned")
     try:
         doc = json.loads(view.read_text(rel))
     except json.JSONDecodeError:
-        return set(), Finding("info", f"{rel}: not valid notebook JSON; imports not scanned")
+        return set(), {}, Finding("info", f"{rel}: not valid notebook JSON; imports not scanned")
     language = _language(doc)
     if language and not language.startswith("python"):
-        return set(), Finding("info", f"{rel}: a {language} notebook; imports not scanned")
-    modules: set[str] = set()
+        return set(), {}, Finding("info", f"{rel}: a {language} notebook; imports not scanned")
+    required: set[str] = set()
+    optional: dict[str, str] = {}
     failed = 0
     for source in _code_cells(doc):
         code = strip_magics(source)
         try:
-            modules |= imports_in_cell(ast.parse(code)) if code is not None else set()
+            cell_required, cell_optional = classify_tree(ast.parse(code or ""))
         except (SyntaxError, ValueError, RecursionError):
             failed += 1
+            continue
+        required |= cell_required
+        optional.update({m: why for m, why in cell_optional.items() if m not in optional})
+    for name in required:  # imported plainly in one cell, guarded in another: required
+        optional.pop(name, None)
+    finding = None
     if failed:
-        return modules, Finding(
+        finding = Finding(
             "info",
             f"{rel}: {failed} code cell(s) could not be parsed; their imports were not scanned",
         )
-    return modules, None
+    return required, optional, finding
 
 
 def strip_magics(source: str) -> str | None:

@@ -1,8 +1,9 @@
 """`detect`: run every detector over one project and merge their fragments into a Detection.
 
-Nothing is first-match-wins. Every detector runs, and where they disagree (two Python versions,
-two specifiers for one package, two lock files) the merge keeps one answer by a fixed order and
-says so in a finding. Every output is sorted, so the same folder always gives the same bytes.
+Nothing is first-match-wins silently. Every detector runs, and where they disagree (two Python
+versions, two specifiers for one package, two tools' dependency files) one answer is kept by a
+fixed, documented order and a finding says so. Every output is sorted, so the same folder always
+gives the same bytes.
 """
 
 from __future__ import annotations
@@ -12,35 +13,28 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from dockyard.detect._apt import detect_apt
+from dockyard.detect._binder import detect_binder, environment_folder
 from dockyard.detect._common import redact
-from dockyard.detect._conda import FILES as CONDA_FILES
-from dockyard.detect._conda import conda_package_names, detect_conda
-from dockyard.detect._deps import apply_pins, merge_dependencies, merge_pins
+from dockyard.detect._conda import conda_package_names
+from dockyard.detect._deps import merge_dependencies
+from dockyard.detect._ecosystems import detect_dependencies
 from dockyard.detect._gpu import detect_gpu
-from dockyard.detect._import_map import undeclared_imports
+from dockyard.detect._import_map import optional_imports, undeclared_imports
 from dockyard.detect._imports import detect_imports
 from dockyard.detect._layout import DATA_DIRS, detect_layout
-from dockyard.detect._locks import detect_locks
-from dockyard.detect._pipfile import detect_pipfile
-from dockyard.detect._pyproject import detect_pyproject
 from dockyard.detect._python import choose_python, detect_python_files
-from dockyard.detect._requirements import detect_requirements, requirement_files
-from dockyard.detect._types import Detection, Finding, Fragment
+from dockyard.detect._types import ROOT, Detection, EnvironmentFolder, Finding, Fragment
 from dockyard.project import SKIP_DIRS, ProjectView
 
-Detector = Callable[[ProjectView], Fragment]
-# The dependency detectors come first, in the order that wins conflicts between files:
-# requirements.txt, pyproject.toml, environment.yml, Pipfile. Lock files are in `_locks` order.
+Detector = Callable[[ProjectView, EnvironmentFolder], Fragment]
+# Each reads environment files from the folder `environment_folder` chose (binder/ or the root).
+# Dependency files are read by `detect_dependencies`, which picks one ecosystem (`_ecosystems`).
 DETECTORS: tuple[Detector, ...] = (
-    detect_requirements,
-    detect_pyproject,
-    detect_conda,
-    detect_pipfile,
-    detect_locks,
     detect_python_files,
-    detect_imports,
+    lambda view, env: detect_imports(view),
     detect_apt,
-    detect_layout,
+    lambda view, env: detect_layout(view),
+    detect_binder,
 )
 MAX_FILES = 20000
 NO_DEPENDENCY_FILE = "no dependency file found; dependencies come from imports only"
@@ -50,27 +44,39 @@ _SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 def detect(view: ProjectView, default_python: str = "3.11") -> Detection:
     """Everything dockyard can tell about the project at `view`, conflicts as findings."""
     listed = ListedView.of(view)
-    fragments = [detector(listed) for detector in DETECTORS]
-    fragments.append(_dependency_file_note(listed, fragments))
+    env, env_findings = environment_folder(listed)
+    dependencies, ecosystem = detect_dependencies(listed, env)
+    fragments = [dependencies, *(detector(listed, env) for detector in DETECTORS)]
+    fragments.append(Fragment(findings=tuple(env_findings)))
+    if not ecosystem and not dependencies.dependencies:
+        fragments.append(Fragment(findings=(Finding("info", NO_DEPENDENCY_FILE),)))
     if listed.truncated:
         fragments.append(Fragment(findings=(_truncated(len(listed.listing)),)))
-    return merge(fragments, default_python, conda_names=conda_package_names(listed))
+    conda_names = conda_package_names(listed, env) if ecosystem == "conda" else ()
+    return merge(fragments, default_python, conda_names=conda_names, environment=env)
 
 
 def merge(
-    fragments: Sequence[Fragment], default_python: str, conda_names: Iterable[str] = ()
+    fragments: Sequence[Fragment],
+    default_python: str,
+    conda_names: Iterable[str] = (),
+    environment: EnvironmentFolder = ROOT,
 ) -> Detection:
     """One Detection from fragments in precedence order; `conda_names` feed the GPU check."""
     python, python_findings = choose_python(
         [p for f in fragments for p in f.python], default_python
     )
     deps, dep_findings = merge_dependencies(d for f in fragments for d in f.dependencies)
-    pins, pin_findings = merge_pins(p for f in fragments for p in f.pins)
-    deps, applied_findings = apply_pins(deps, pins)
-    pin_rows = tuple(sorted((name, version, source) for name, (version, source) in pins.items()))
+    pin_rows = tuple(sorted({p for f in fragments for p in f.pins}))
     index_url, extra_urls, index_findings = _merge_indexes(fragments)
     undeclared, import_findings = undeclared_imports(
         (i for f in fragments for i in f.imports),
+        (m for f in fragments for m in f.local_modules),
+        (d.name for d in deps),
+    )
+    optional, optional_findings = optional_imports(
+        (o for f in fragments for o in f.optional_imports),
+        (module for f in fragments for module, _ in f.imports),
         (m for f in fragments for m in f.local_modules),
         (d.name for d in deps),
     )
@@ -81,10 +87,9 @@ def merge(
         [x for f in fragments for x in f.findings]
         + python_findings
         + dep_findings
-        + pin_findings
-        + applied_findings
         + index_findings
         + import_findings
+        + optional_findings
         + gpu_findings
     )
     return Detection(
@@ -100,6 +105,10 @@ def merge(
         notebooks=_sorted(n for f in fragments for n in f.notebooks),
         models=_sorted(m for f in fragments for m in f.models),
         findings=_ordered(findings),
+        optional_imports=optional,
+        environment=environment,
+        post_build=next((f.post_build for f in fragments if f.post_build), ""),
+        start=next((f.start for f in fragments if f.start), ""),
     )
 
 
@@ -155,13 +164,6 @@ def _descend(entry: os.DirEntry[str], *, top: bool) -> bool:
     if entry.name in SKIP_DIRS or (top and entry.name.lower() in DATA_DIRS):
         return False
     return not os.path.exists(os.path.join(entry.path, "pyvenv.cfg"))
-
-
-def _dependency_file_note(view: ProjectView, fragments: Sequence[Fragment]) -> Fragment:
-    present = requirement_files(view) or any(view.exists(f) for f in (*CONDA_FILES, "Pipfile"))
-    if present or any(f.dependencies for f in fragments):
-        return Fragment()
-    return Fragment(findings=(Finding("info", NO_DEPENDENCY_FILE),))
 
 
 def _truncated(count: int) -> Finding:

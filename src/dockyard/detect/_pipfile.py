@@ -8,7 +8,14 @@ from typing import Any
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from dockyard.detect._common import is_default_index, normalize, read_toml, table, unique
-from dockyard.detect._types import Dependency, Finding, Fragment, PythonChoice
+from dockyard.detect._types import (
+    ROOT,
+    Dependency,
+    EnvironmentFolder,
+    Finding,
+    Fragment,
+    PythonChoice,
+)
 from dockyard.project import ProjectView
 
 FILE = "Pipfile"
@@ -29,20 +36,21 @@ _MARKER_KEYS = (
 )
 
 
-def detect_pipfile(view: ProjectView) -> Fragment:
-    doc = read_toml(view, FILE, HINT)
+def detect_pipfile(view: ProjectView, env: EnvironmentFolder = ROOT) -> Fragment:
+    rel = env.path(FILE)
+    doc = read_toml(view, rel, HINT)
     if doc is None:
         return Fragment()
     deps: list[Dependency] = []
     findings: list[Finding] = []
-    for section, source in (("packages", FILE), ("dev-packages", f"{FILE} [dev-packages]")):
+    for section, source in (("packages", rel), ("dev-packages", f"{rel} [dev-packages]")):
         for name, value in table(doc, section).items():
             dep, finding = _dependency(name, value, source)
             deps += [dep] if dep is not None else []
             findings += [finding] if finding is not None else []
     index, extra = _sources(doc.get("source"))
     return Fragment(
-        python=_python(table(doc, "requires")),
+        python=_python(table(doc, "requires"), rel),
         dependencies=tuple(deps),
         index_url=index,
         extra_index_urls=extra,
@@ -87,12 +95,12 @@ def _marker(value: dict[str, Any]) -> str:
     return " and ".join(parts)
 
 
-def _python(requires: dict[str, Any]) -> tuple[PythonChoice, ...]:
+def _python(requires: dict[str, Any], rel: str) -> tuple[PythonChoice, ...]:
     version = requires.get("python_version") or requires.get("python_full_version")
     match = _MINOR.match(version) if isinstance(version, str) else None
     if match is None:
         return ()
-    return (PythonChoice(f"{match.group(1)}.{match.group(2)}", FILE),)
+    return (PythonChoice(f"{match.group(1)}.{match.group(2)}", rel),)
 
 
 def _sources(value: Any) -> tuple[str, tuple[str, ...]]:

@@ -8,12 +8,13 @@ version, so disagreements become warnings instead of being silently overruled.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Sequence
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-from dockyard.detect._types import Finding, Fragment, PythonChoice
+from dockyard.detect._types import ROOT, EnvironmentFolder, Finding, Fragment, PythonChoice
 from dockyard.project import ProjectView
 
 # The minors dockyard builds images for, oldest first; a specifier picks among them.
@@ -23,28 +24,31 @@ PRECEDENCE = (".python-version", "runtime.txt", "pyproject.toml", "environment.y
 _EXACT = re.compile(r"^\d+\.\d+$")
 _MINOR = re.compile(r"(\d+)\.(\d+)")
 _RUNTIME = re.compile(r"^python-(\d+)\.(\d+)(?:\.\d+)?$")
+# Binder's runtime.txt: `python-3` asks for "a Python 3", i.e. the default; `r-…` is R (reported
+# by the Binder detector as unsupported). Neither is a CPython version nor a mistake.
+_NO_OPINION = "-"
+_NO_OPINION_RUNTIMES = re.compile(r"^(python-?3|r-.*)$", re.IGNORECASE)
 
 
-def detect_python_files(view: ProjectView) -> Fragment:
+def detect_python_files(view: ProjectView, env: EnvironmentFolder = ROOT) -> Fragment:
+    """`.python-version` at the root (pyenv reads it there), `runtime.txt` in the env folder."""
     hints: list[PythonChoice] = []
     findings: list[Finding] = []
-    for rel, parse in ((".python-version", _python_version), ("runtime.txt", _runtime)):
-        if view.exists(rel):
-            version = parse(view.read_text(rel))
-            if version:
-                hints.append(PythonChoice(version, rel))
-            else:
-                findings.append(
-                    Finding(
-                        "warning", f"{rel}: no CPython version found; ignored", hint=_FORMATS[rel]
-                    )
-                )
+    for rel, parse in ((".python-version", _python_version), (env.path("runtime.txt"), _runtime)):
+        if not view.exists(rel):
+            continue
+        version = parse(view.read_text(rel))
+        if version and version != _NO_OPINION:
+            hints.append(PythonChoice(version, rel))
+        elif not version:
+            hint = _FORMATS[posixpath.basename(rel)]
+            findings.append(Finding("warning", f"{rel}: no CPython version found; ignored", hint))
     return Fragment(python=tuple(hints), findings=tuple(findings))
 
 
 _FORMATS = {
     ".python-version": "write a version such as 3.11",
-    "runtime.txt": "write a line such as python-3.11.4",
+    "runtime.txt": "write a line such as python-3.11 (Binder's format)",
 }
 
 
@@ -59,7 +63,11 @@ def _python_version(text: str) -> str:
 
 
 def _runtime(text: str) -> str:
-    match = _RUNTIME.match(text.strip())
+    """`python-3.11` or `python-3.11.4` → "3.11"; `python-3` or `r-…` → no opinion; else ""."""
+    line = text.strip()
+    if _NO_OPINION_RUNTIMES.match(line):
+        return _NO_OPINION
+    match = _RUNTIME.match(line)
     return f"{match.group(1)}.{match.group(2)}" if match else ""
 
 
@@ -90,7 +98,8 @@ def satisfies(minor: str, specifier: str) -> bool:
 
 
 def _rank(hint: PythonChoice) -> int:
-    ranks = [i for i, prefix in enumerate(PRECEDENCE) if hint.source.startswith(prefix)]
+    name = posixpath.basename(hint.source)  # binder/runtime.txt ranks as runtime.txt
+    ranks = [i for i, prefix in enumerate(PRECEDENCE) if name.startswith(prefix)]
     return ranks[0] if ranks else len(PRECEDENCE)
 
 

@@ -8,27 +8,28 @@ from dataclasses import dataclass, field
 
 from dockyard.detect._common import redact, unique
 from dockyard.detect._reqlines import classify, logical_lines
-from dockyard.detect._types import Dependency, Finding, Fragment
+from dockyard.detect._types import ROOT, Dependency, EnvironmentFolder, Finding, Fragment
 from dockyard.errors import UserError
 from dockyard.project import ProjectView
 
-_ROOT_FILE = re.compile(r"requirements[^/]*\.txt")
-_FOLDER_FILE = re.compile(r"requirements/[^/]+\.txt")
 
-
-def detect_requirements(view: ProjectView) -> Fragment:
+def detect_requirements(view: ProjectView, env: EnvironmentFolder = ROOT) -> Fragment:
     """Every requirements file, `requirements.txt` first so it wins conflicts at merge time."""
     collector = Collector(view)
-    for rel in requirement_files(view):
+    for rel in requirement_files(view, env):
         collector.read_file(rel)
     return collector.fragment()
 
 
-def requirement_files(view: ProjectView) -> list[str]:
-    root = sorted(f for f in view.files() if _ROOT_FILE.fullmatch(f))
-    folder = sorted(f for f in view.files() if _FOLDER_FILE.fullmatch(f))
-    main = [f for f in root if f == "requirements.txt"]
-    return main + [f for f in root if f != "requirements.txt"] + folder
+def requirement_files(view: ProjectView, env: EnvironmentFolder = ROOT) -> list[str]:
+    """`requirements*.txt` and `requirements/*.txt` in the environment folder, main file first."""
+    prefix = re.escape(env.path(""))
+    top_file = re.compile(prefix + r"requirements[^/]*\.txt")
+    folder_file = re.compile(prefix + r"requirements/[^/]+\.txt")
+    top = sorted(f for f in view.files() if top_file.fullmatch(f))
+    folder = sorted(f for f in view.files() if folder_file.fullmatch(f))
+    main = env.path("requirements.txt")
+    return [f for f in top if f == main] + [f for f in top if f != main] + folder
 
 
 @dataclass

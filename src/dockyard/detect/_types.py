@@ -44,6 +44,31 @@ class UndeclaredImport:
 
 
 @dataclass(frozen=True)
+class EnvironmentFolder:
+    """Where environment files are read from: "binder", ".binder" or "" (the root), and why."""
+
+    folder: str = ""
+    reason: str = "no binder/ or .binder/ folder; environment files are read from the root"
+
+    def path(self, name: str) -> str:
+        """`name` inside this folder, as a project-relative path."""
+        return f"{self.folder}/{name}" if self.folder else name
+
+
+ROOT = EnvironmentFolder()  # the project root, when there is no Binder folder
+
+
+@dataclass(frozen=True)
+class OptionalImport:
+    """An import the code can live without (guarded, typing-only, or in tests): not installed."""
+
+    module: str
+    distribution: str
+    files: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
 class PythonChoice:
     version: str
     source: str
@@ -71,6 +96,10 @@ class Fragment:
     notebooks: tuple[str, ...] = ()
     models: tuple[str, ...] = ()
     findings: tuple[Finding, ...] = ()
+    # (top-level module, relative file, why it is optional)
+    optional_imports: tuple[tuple[str, str, str], ...] = ()
+    post_build: str = ""
+    start: str = ""
 
 
 @dataclass(frozen=True)
@@ -89,6 +118,10 @@ class Detection:
     notebooks: tuple[str, ...] = ()
     models: tuple[str, ...] = ()
     findings: tuple[Finding, ...] = ()
+    optional_imports: tuple[OptionalImport, ...] = ()
+    environment: EnvironmentFolder = field(default_factory=EnvironmentFolder)
+    post_build: str = ""  # Binder's postBuild script, project-relative; "" when absent
+    start: str = ""  # Binder's start script, project-relative; "" when absent
 
     def to_json(self) -> dict[str, Any]:
         """The `inspect --json` document."""

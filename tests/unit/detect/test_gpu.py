@@ -57,7 +57,8 @@ def test_cpu_index_is_not_a_request(make_project: MakeProject) -> None:
 
 def test_lock_pin_with_cuda_local_version_is_a_request(make_project: MakeProject) -> None:
     lock = '[[package]]\nname = "torch"\nversion = "2.3.0+cu121"\n'
-    files = {"requirements.txt": "torch\n", "uv.lock": lock}
+    files = {"pyproject.toml": '[project]\nname = "x"\ndependencies = ["torch"]\n',
+             "uv.lock": lock}
     assert gpu_of(make_project, files) == Gpu(True, ("torch",))
 
 

@@ -25,9 +25,11 @@ def test_public_api_is_curated() -> None:
     assert sorted(dockyard.detect.__all__) == [
         "Dependency",
         "Detection",
+        "EnvironmentFolder",
         "Finding",
         "Fragment",
         "Gpu",
+        "OptionalImport",
         "PythonChoice",
         "UndeclaredImport",
         "detect",
@@ -39,18 +41,67 @@ def test_duplicates_keep_the_first_file_and_warn_on_conflict(make_project: MakeP
         make_project(
             {
                 "requirements.txt": "numpy==1.26.4\npandas\n",
-                "pyproject.toml": '[project]\nname = "x"\n'
-                'dependencies = ["numpy>=2", "pandas>=2.1"]\n',
-                "environment.yml": "dependencies: [numpy=1.26]\n",
+                "requirements-dev.txt": "numpy>=2\npandas>=2.1\n",
             }
         )
     )
     deps = deps_of(det)
     assert (deps["numpy"].specifier, deps["numpy"].source) == ("==1.26.4", "requirements.txt")
     assert warnings_of(det) == [
-        "numpy: requirements.txt says ==1.26.4 but pyproject.toml says >=2; using ==1.26.4",
-        "numpy: requirements.txt says ==1.26.4 but environment.yml says ==1.26.*; using ==1.26.4",
+        "numpy: requirements.txt says ==1.26.4 but requirements-dev.txt says >=2; using ==1.26.4",
     ]
+
+
+def test_one_ecosystem_wins_and_the_others_are_named(make_project: MakeProject) -> None:
+    det = detect(
+        make_project(
+            {
+                "requirements.txt": "numpy==1.26.4\npandas\n",
+                "pyproject.toml": '[project]\nname = "x"\nrequires-python = ">=3.12"\n'
+                'dependencies = ["numpy>=2", "pandas>=2.1"]\n',
+                "environment.yml": "dependencies: [numpy=1.26]\n",
+                "Pipfile": '[packages]\nrequests = "*"\n',
+            }
+        )
+    )
+    assert [(d.name, d.specifier, d.source) for d in det.dependencies] == [
+        ("numpy", "==1.26.*", "environment.yml")
+    ]
+    assert warnings_of(det)[0] == (
+        "dependencies from environment.yml (conda); not used: Pipfile, requirements.txt, "
+        "pyproject.toml"
+    )
+    assert det.python.source == "pyproject.toml"  # a losing file's Python hint still counts
+
+
+def test_requirements_beat_pyproject_and_pipfile_beats_requirements(
+    make_project: MakeProject,
+) -> None:
+    files = {
+        "requirements.txt": "numpy\n",
+        "pyproject.toml": '[project]\nname = "x"\ndependencies = ["pandas"]\n',
+    }
+    det = detect(make_project(files))
+    assert [d.source for d in det.dependencies] == ["requirements.txt"]
+    assert "not used: pyproject.toml" in warnings_of(det)[0]
+    det = detect(make_project({"Pipfile": '[packages]\nrich = "*"\n'}))
+    assert [d.name for d in det.dependencies] == ["rich"]
+
+
+def test_a_requirements_file_included_by_environment_yml_is_part_of_it(
+    make_project: MakeProject,
+) -> None:
+    det = detect(
+        make_project(
+            {
+                "environment.yml": "dependencies:\n  - numpy\n  - pip:\n"
+                "    - -r requirements.txt\n",
+                "requirements.txt": "rich\n",
+            }
+        )
+    )
+    assert [d.name for d in det.dependencies] == ["numpy", "rich"]
+    assert warnings_of(det) == []
 
 
 def test_an_empty_specifier_is_no_opinion(make_project: MakeProject) -> None:
@@ -58,20 +109,20 @@ def test_an_empty_specifier_is_no_opinion(make_project: MakeProject) -> None:
         make_project(
             {
                 "requirements.txt": "pandas[excel]\n",
-                "Pipfile": '[packages]\npandas = {version = ">=2.1", extras = ["plot"]}\n',
+                "requirements-extra.txt": "pandas[plot]>=2.1\n",
             }
         )
     )
     pandas = deps_of(det)["pandas"]
     assert (pandas.specifier, pandas.source, pandas.extras) == (
         ">=2.1",
-        "Pipfile",
+        "requirements-extra.txt",
         ("excel", "plot"),
     )
     assert warnings_of(det) == []
 
 
-def test_exact_pins_win_and_keep_the_declaration_source(make_project: MakeProject) -> None:
+def test_a_lock_is_installed_as_locked_not_merged(make_project: MakeProject) -> None:
     lock = """\
         [[package]]
         name = "numpy"
@@ -80,8 +131,8 @@ def test_exact_pins_win_and_keep_the_declaration_source(make_project: MakeProjec
         name = "pandas"
         version = "2.2.2"
         [[package]]
-        name = "mylib"
-        version = "0.3.0"
+        name = "tzdata"
+        version = "2024.1"
         """
     det = detect(
         make_project(
@@ -89,25 +140,26 @@ def test_exact_pins_win_and_keep_the_declaration_source(make_project: MakeProjec
                 "pyproject.toml": """\
             [project]
             name = "x"
-            dependencies = ["numpy>=1.20", "pandas<2", "mylib @ git+https://x.example/mylib"]
+            dependencies = ["numpy>=1.20", "pandas<2", "rich"]
             """,
                 "poetry.lock": lock,
             }
         )
     )
-    deps = deps_of(det)
-    assert (deps["numpy"].specifier, deps["numpy"].source) == ("==1.26.4", "pyproject.toml")
-    assert deps["pandas"].specifier == "==2.2.2"
-    assert deps["mylib"].specifier == "@ git+https://x.example/mylib"
+    assert [(d.name, d.specifier, d.source) for d in det.dependencies] == [
+        ("numpy", "==1.26.4", "poetry.lock"),
+        ("pandas", "==2.2.2", "poetry.lock"),
+        ("tzdata", "==2024.1", "poetry.lock"),
+    ]
     assert det.pins == (
-        ("mylib", "0.3.0", "poetry.lock"),
         ("numpy", "1.26.4", "poetry.lock"),
         ("pandas", "2.2.2", "poetry.lock"),
+        ("tzdata", "2024.1", "poetry.lock"),
     )
     infos = [f.message for f in det.findings if f.message.startswith("poetry.lock")]
-    assert infos == ["poetry.lock: exact versions pinned for 2 declared dependencies"]
-    assert warnings_of(det) == [
-        "pandas: poetry.lock pins 2.2.2, outside <2 in pyproject.toml; using the pin"
+    assert infos == [
+        "poetry.lock: 3 packages installed as locked (the source of truth for poetry; "
+        "the manifest's list is not merged in)"
     ]
 
 
@@ -115,14 +167,14 @@ def test_first_lock_file_wins(make_project: MakeProject) -> None:
     det = detect(
         make_project(
             {
-                "requirements.txt": "rich\n",
+                "pyproject.toml": '[project]\nname = "x"\ndependencies = ["rich"]\n',
                 "uv.lock": '[[package]]\nname = "rich"\nversion = "13.7.1"\n',
                 "pdm.lock": '[[package]]\nname = "rich"\nversion = "13.0.0"\n',
             }
         )
     )
     assert deps_of(det)["rich"].specifier == "==13.7.1"
-    assert "rich: uv.lock pins 13.7.1 but pdm.lock pins 13.0.0; using 13.7.1" in warnings_of(det)
+    assert "pdm.lock not used: uv.lock is the lock file installed" in warnings_of(det)
 
 
 def test_undeclared_imports_end_to_end(make_project: MakeProject) -> None:
@@ -189,7 +241,7 @@ FULL_PROJECT = {
     "--extra-index-url https://download.pytorch.org/whl/cu121\n",
     "pyproject.toml": '[project]\nname = "x"\nrequires-python = ">=3.10"\n'
     'dependencies = ["numpy>=2"]\n',
-    "environment.yml": "dependencies: [python=3.11, cudatoolkit, scikit-learn]\n",
+    "environment.yml": "dependencies: [python=3.11, cudatoolkit, scikit-learn, pytorch, numpy]\n",
     "apt.txt": "libgl1\nffmpeg\n",
     "b.py": "import zzz, aaa, sklearn, cv2\n",
     "a.ipynb": notebook("import seaborn\n"),
@@ -264,12 +316,12 @@ def test_two_primary_indexes_warn_without_leaking_tokens(make_project: MakeProje
         make_project(
             {
                 "requirements.txt": "-i https://me:s3cret@a.example/simple\nx\n",
-                "Pipfile": '[[source]]\nurl = "https://b.example/simple"\n[packages]\ny = "*"\n',
+                "requirements-dev.txt": "-i https://b.example/simple\ny\n",
             }
         )
     )
     assert det.index_url == "https://me:s3cret@a.example/simple"
     assert warnings_of(det) == [
-        "two primary package indexes; using https://me:***@a.example/simple, "
-        "not https://b.example/simple"
+        "requirements-dev.txt:1: second --index-url https://b.example/simple ignored; "
+        "using https://me:***@a.example/simple"
     ]
