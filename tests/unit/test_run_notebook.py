@@ -161,6 +161,7 @@ def test_kernel_starts_in_the_notebooks_folder_with_injected_parameters(project:
         "[3/5] cell 3: parameters (injected)", "[4/5] cell 4: import csv",
         "[5/5] cell 5: print(describe(rows, alpha))"]
     assert "5 code cells executed in" in ran.stdout
+    assert "IPKernelApp" not in ran.stderr  # the kernel's own log noise stays out
     page = (project / "out" / "analysis.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "described 3 rows at alpha=0.5" in page
 
@@ -188,6 +189,15 @@ def test_no_parameters_cell_injects_at_the_top_with_a_warning(tmp_path: Path) ->
     assert "warning: Passed unknown parameter: beta" in ran.stderr
     assert "warning: Input notebook does not contain a cell with tag 'parameters'" in ran.stderr
     assert outputs(tmp_path / "out.ipynb") == ["1\n"]
+
+
+def test_the_notebook_folder_holds_only_what_the_notebook_put_there(tmp_path: Path) -> None:
+    (tmp_path / "nb").mkdir()
+    nbformat.write(notebook("import os\nprint(sorted(os.listdir('.')))"),
+                   tmp_path / "nb" / "ls.ipynb")
+    ran = run_runner(tmp_path, "nb/ls.ipynb", "out/ls.ipynb")
+    assert ran.returncode == 0, ran.stderr
+    assert outputs(tmp_path / "out" / "ls.ipynb") == ["['ls.ipynb']\n"]  # no kernel sockets
 
 
 def test_a_cell_timeout_names_the_cell(tmp_path: Path) -> None:

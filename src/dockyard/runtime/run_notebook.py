@@ -134,7 +134,6 @@ class Progress:
 def _engine() -> type:
     """papermill's nbclient engine, told to report progress through nbclient's own hook."""
     from papermill.engines import NBClientEngine, papermill_engines
-    from traitlets.config import Config
 
     class ProgressEngine(NBClientEngine):
         @classmethod
@@ -142,13 +141,12 @@ def _engine() -> type:
                                      **kwargs: Any) -> Any:
             progress: Progress = kwargs.pop("progress")
             progress.begin(nb_man.nb)
-            # IPC rather than loopback TCP: the kernel is local, and ipykernel warns about
-            # unencrypted TCP on every start. The kernel's own log stays quiet: jupyter_client
-            # interrupts every kernel it shuts down, and ipykernel logs that as an error;
-            # what a cell raises reaches us as the cell's error output, not through this log.
-            config = Config({"KernelManager": {"transport": "ipc"}})
+            # The kernel's own log stays quiet: it warns about loopback TCP on every start,
+            # and jupyter_client interrupts every kernel it shuts down, which ipykernel logs
+            # as an error. What a cell raises reaches us as the cell's error output instead.
+            # (IPC would silence the first, but puts its socket files in the notebook's folder.)
             return super().execute_managed_notebook(
-                nb_man, kernel_name, on_cell_execute=progress.cell_started, config=config,
+                nb_man, kernel_name, on_cell_execute=progress.cell_started,
                 extra_arguments=["--IPKernelApp.log_level=CRITICAL"], **kwargs)
 
     papermill_engines.register("dockyard", ProgressEngine)
