@@ -200,6 +200,16 @@ def test_the_notebook_folder_holds_only_what_the_notebook_put_there(tmp_path: Pa
     assert outputs(tmp_path / "out" / "ls.ipynb") == ["['ls.ipynb']\n"]  # no kernel sockets
 
 
+def test_a_notebook_that_does_not_load_is_no_cell_failure(tmp_path: Path) -> None:
+    (tmp_path / "torn.ipynb").write_text('{"cells": [')
+    ran = run_runner(tmp_path, "torn.ipynb", "torn.out.ipynb", "--html", "torn.html")
+    assert ran.returncode == 1
+    last = ran.stderr.strip().splitlines()[-1]
+    assert last.startswith("run_notebook.py: error: "), last
+    assert "DOCKYARD_CELL_ERROR" not in ran.stderr
+    assert not (tmp_path / "torn.out.ipynb").exists() and not (tmp_path / "torn.html").exists()
+
+
 def test_a_cell_timeout_names_the_cell(tmp_path: Path) -> None:
     nbformat.write(notebook("x = 1", "import time\ntime.sleep(30)"), tmp_path / "slow.ipynb")
     ran = run_runner(tmp_path, "slow.ipynb", "slow.out.ipynb", "--timeout", "2")

@@ -21,7 +21,8 @@ Usage:
 
 Paths are relative to the current directory; OUTPUT's folder is created when missing.
 stderr shows one `[k/N] cell k: <first line>` line as each code cell starts. Exit 0 on success.
-On a failing cell: the last lines of its traceback, then one line
+When no cell could start (the notebook does not load, no kernel): one `run_notebook.py: error:`
+line, exit 1. On a failing cell: the last lines of its traceback, then one line
 `DOCKYARD_CELL_ERROR: cell K raised Name: value` (K counts the executed copy's code cells from 1,
 as the progress lines do), and exit 1; the executed copy (and HTML) are written all the same.
 Exit 2 on bad arguments.
@@ -113,7 +114,7 @@ class Progress:
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
         self.ordinals: dict[int, int] = {}
-        self.current = 0  # index of the cell running now, in the executed notebook
+        self.current: int | None = None  # index of the cell running now (executed notebook)
 
     def begin(self, nb: Any) -> None:
         code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.strip()]
@@ -129,6 +130,10 @@ class Progress:
         total = len(self.ordinals)
         print(f"[{self.ordinals.get(cell_index, '?')}/{total}] {self.name(cell_index)}: {what}",
               file=self.stream, flush=True)
+
+
+class NotStarted(Exception):
+    """The run failed before any cell started: the notebook did not load, no kernel."""
 
 
 def _engine() -> type:
@@ -197,10 +202,12 @@ def execute(args: argparse.Namespace, params: dict[str, Any], progress: Progress
             print(f"  | {line}", file=stderr)
         return f"{progress.name(exc.cell_index)} raised {exc.ename}: {exc.evalue}"
     except Exception as exc:  # a timeout, a dead kernel: no error output in any cell
-        where = progress.name(progress.current) if progress.ordinals else "the notebook"
+        message = (_ANSI.sub("", str(exc)).strip().splitlines() or [""])[0]
+        if progress.current is None:
+            raise NotStarted(f"{type(exc).__name__}: {message}") from exc
+        where = progress.name(progress.current)
         if isinstance(exc, TimeoutError):
             return f"{where} timed out after {args.timeout}s (--timeout)"
-        message = (_ANSI.sub("", str(exc)).strip().splitlines() or [""])[0]
         return f"{where} failed: {type(exc).__name__}: {message}"
     return ""
 
@@ -216,7 +223,11 @@ def main(argv: list[str], stdout: TextIO = sys.stdout, stderr: TextIO = sys.stde
     logging.basicConfig(level=logging.WARNING, format="warning: %(message)s", stream=stderr)
     started = time.monotonic()
     progress = Progress(stderr)
-    failure = execute(args, params, progress, stderr)
+    try:
+        failure = execute(args, params, progress, stderr)
+    except NotStarted as exc:
+        print(f"run_notebook.py: error: {exc}", file=stderr)
+        return 1
     if args.html and os.path.exists(args.output):
         write_html(args.output, args.html)
     if failure:
