@@ -50,7 +50,7 @@ def _notebook_options(click_ctx: click.Context, tail: tuple[str, ...]) -> dict[s
     options = dict(click_ctx.params)
     if not tail:
         return options
-    after = run.make_context("dockyard run NOTEBOOK", list(tail), parent=click_ctx.parent)
+    after = run.make_context("run NOTEBOOK", list(tail), parent=click_ctx.parent)
     if after.params["command"]:
         raise UserError(f"unexpected {after.params['command'][0]!r} after the notebook",
                         hint="dockyard run NOTEBOOK [-p NAME VALUE]... [-o OUTPUT] [--html]")
