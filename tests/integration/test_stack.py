@@ -78,7 +78,7 @@ def test_stack_comes_up_healthy(lab_stack: RunningStack) -> None:
 
 def test_notebook_in_the_lab_writes_to_postgres_and_redis(lab_stack: RunningStack) -> None:
     ran = exec_in(lab_stack.name, "lab", "python3", "/opt/dockyard/runtime/run_notebook.py",
-                  "store.ipynb", "store.executed.ipynb", "300")
+                  "store.ipynb", "store.executed.ipynb", "--timeout", "300")
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert (lab_stack.root / "store.executed.ipynb").exists()  # on the host: project mounted
     assert read_back(lab_stack) == ("42", "hello")
@@ -131,7 +131,7 @@ def test_compose_file_is_valid_and_holds_no_password(lab_stack: RunningStack) ->
 
 def test_down_keeps_the_data_and_down_volumes_deletes_it(lab_stack: RunningStack) -> None:
     exec_in(lab_stack.name, "lab", "python3", "/opt/dockyard/runtime/run_notebook.py",
-            "store.ipynb", "store.executed.ipynb", "300")
+            "store.ipynb", "store.executed.ipynb", "--timeout", "300")
     down = dockyard(lab_stack.root, "down")
     assert down.returncode == 0, down.stderr
     assert states(lab_stack.name) == {}

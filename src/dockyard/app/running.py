@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import secrets
 import socket
-import subprocess
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from dockyard.app.building import project_image_ready
 from dockyard.app.context import Project
 from dockyard.engine import containers as ctr
-from dockyard.engine._cmd import docker_client
 from dockyard.engine.ready import HttpReady
 from dockyard.errors import UserError
 
 WORKDIR = "/workspace"
-NOTEBOOK_RUNNER = "/opt/dockyard/runtime/run_notebook.py"
 
 
 def run_identity(root: Path) -> tuple[str, tuple[tuple[str, str], ...]]:
@@ -42,36 +39,6 @@ def run_command(project: Project, command: tuple[str, ...]) -> int:
         raise UserError("nothing to run", hint="dockyard run -- python train.py  "
                                                 "(or: dockyard run notebook.ipynb)")
     return ctr.run_foreground(base_request(project, "run", command))
-
-
-@dataclass(frozen=True)
-class NotebookRun:
-    notebook: str
-    output: str
-    exit_code: int
-    error: str
-
-
-def run_notebook(project: Project, notebook: str, output: str = "",
-                 timeout: int = 600) -> NotebookRun:
-    nb = (project.root / notebook).resolve()
-    if not nb.is_file():
-        raise UserError(f"notebook {notebook!r} not found", hint="give a path inside the project")
-    try:
-        rel = nb.relative_to(project.root).as_posix()
-    except ValueError:
-        raise UserError(f"notebook {notebook!r} is outside the project folder",
-                        hint="move it into the project, or pass -C to its folder") from None
-    out_rel = output or rel.removesuffix(".ipynb") + ".executed.ipynb"
-    req = base_request(project, "notebook",
-                       ("python3", NOTEBOOK_RUNNER, rel, out_rel, str(timeout)))
-    argv = docker_client().path, *ctr.run_argv(req, detach=False)
-    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
-    marker = "DOCKYARD_CELL_ERROR: "
-    error = next((ln.split(marker, 1)[1] for ln in proc.stderr.splitlines() if marker in ln), "")
-    if proc.returncode != 0 and not error:
-        error = (proc.stderr.strip().splitlines() or ["notebook run failed"])[-1]
-    return NotebookRun(rel, out_rel, proc.returncode, error)
 
 
 def port_free(host: str, port: int) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from dockyard.cli._main import Context, cli
@@ -11,33 +13,75 @@ from dockyard.errors import CommandExit, UserError
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
-@click.option("--output", "-o", default="", help="Where to write an executed notebook.")
+@click.option("--output", "-o", default="",
+              help="Where to write the executed notebook (default: NAME.executed.ipynb).")
+@click.option("--parameter", "-p", "parameters", type=(str, str), multiple=True,
+              metavar="NAME VALUE", help="A notebook parameter, papermill's way (repeatable).")
+@click.option("--html", is_flag=True, help="Also write the executed notebook as an HTML page.")
 @click.option("--timeout", default=600, show_default=True, help="Per-cell timeout (notebooks).")
 @click.option("--json", "as_json", is_flag=True, help="Report a notebook run as JSON.")
-@click.pass_obj
-def run(ctx: Context, command: tuple[str, ...], output: str, timeout: int, as_json: bool) -> None:
+@click.pass_context
+def run(click_ctx: click.Context, command: tuple[str, ...], output: str,
+        parameters: tuple[tuple[str, str], ...], html: bool, timeout: int,
+        as_json: bool) -> None:
     """Run COMMAND in the image (`dockyard run -- python train.py`), or execute a notebook
-    headless (`dockyard run analysis.ipynb`). The project is mounted at /workspace."""
-    from dockyard.app.running import run_command, run_notebook
+    headless (`dockyard run notebooks/a.ipynb -p alpha 0.5 --html`) with its kernel in the
+    notebook's folder, as Jupyter does. The project is mounted at /workspace."""
+    from dockyard.app.running import run_command
     from dockyard.engine._cmd import ping
 
-    out = ctx.output(as_json)
-    ping()
-    project = ctx.project()
-    if len(command) == 1 and command[0].endswith(".ipynb"):
-        out.note(f"executing {command[0]} in the project's image…")
-        result = run_notebook(project, command[0], output, timeout)
-        out.emit({"notebook": result.notebook, "output": result.output,
-                  "exit_code": result.exit_code, "error": result.error,
-                  "seconds": round(out.elapsed(), 2)})
-        if result.exit_code != 0:
-            raise UserError(f"{result.notebook}: {result.error}",
-                            hint=f"the executed copy with the traceback is in {result.output}")
-        out.info(f"ran {result.notebook} -> {result.output} ({out.elapsed():.1f}s)")
+    ctx: Context = click_ctx.obj
+    if command and command[0].endswith(".ipynb"):
+        options = _notebook_options(click_ctx, command[1:])
+        _run_notebook(ctx, command[0], options)
         return
-    code = run_command(project, command)
+    if parameters or html or output:
+        raise UserError("-p, --output and --html apply to notebook runs",
+                        hint="dockyard run notebook.ipynb -p alpha 0.5 --html")
+    ping()
+    code = run_command(ctx.project(), command)
     if code != 0:
         raise CommandExit(code)
+
+
+def _notebook_options(click_ctx: click.Context, tail: tuple[str, ...]) -> dict[str, Any]:
+    """`run`'s options, given before the notebook or after it (`dockyard run nb.ipynb -p a 1`):
+    the words after the notebook are parsed with `run`'s own definitions."""
+    options = dict(click_ctx.params)
+    if not tail:
+        return options
+    after = run.make_context("run NOTEBOOK", list(tail), parent=click_ctx.parent)
+    if after.params["command"]:
+        raise UserError(f"unexpected {after.params['command'][0]!r} after the notebook",
+                        hint="dockyard run NOTEBOOK [-p NAME VALUE]... [-o OUTPUT] [--html]")
+    for name, value in after.params.items():
+        if name == "parameters":
+            options[name] = (*options[name], *value)
+        elif after.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE:
+            options[name] = value
+    return options
+
+
+def _run_notebook(ctx: Context, notebook: str, options: dict[str, Any]) -> None:
+    from dockyard.app.notebooks import notebook_job, run_notebook
+    from dockyard.engine._cmd import ping
+
+    out = ctx.output(options["as_json"])
+    project = ctx.project()
+    job = notebook_job(project.root, notebook, output=options["output"], html=options["html"],
+                       parameters=options["parameters"], timeout=options["timeout"])
+    ping()
+    out.note(f"executing {job.notebook} in the project's image…")
+    result = run_notebook(project, job, on_line=out.note)
+    out.emit({"notebook": result.notebook, "output": result.output, "html": result.html,
+              "parameters": dict(job.parameters), "exit_code": result.exit_code,
+              "error": result.error, "seconds": round(out.elapsed(), 2)})
+    if result.exit_code != 0:
+        hint = (f"the executed copy with the traceback is in {result.output}" if result.cell_failed
+                else "the notebook did not run to its cells; see the lines above")
+        raise UserError(f"{result.notebook}: {result.error}", hint=hint)
+    page = f" and {result.html}" if result.html else ""
+    out.info(f"ran {result.notebook} -> {result.output}{page} ({out.elapsed():.1f}s)")
 
 
 @cli.command()

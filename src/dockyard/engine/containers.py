@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from dockyard.engine._cmd import docker, docker_client
@@ -83,6 +84,12 @@ def run_foreground(req: RunRequest) -> int:
     """Run attached, passing the terminal through; returns the command's own exit code."""
     argv = [docker_client().path, *run_argv(req, detach=False, interactive=True)]
     return subprocess.run(argv, check=False).returncode
+
+
+def run_streaming(req: RunRequest, on_line: Callable[[str], None]) -> int:
+    """Run attached without a terminal, handing each line of output (stdout and stderr
+    merged, in order) to `on_line` as it comes; returns the command's own exit code."""
+    return docker(*run_argv(req, detach=False), on_line=on_line, check=False).returncode
 
 
 def start(req: RunRequest) -> str:

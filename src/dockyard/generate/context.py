@@ -23,6 +23,8 @@ _IGNORED = (
     ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".nox", "**/.DS_Store",
     "**/node_modules", ".idea", ".vscode", "dist", "build", "*.egg-info",
     "compose.yaml", "docker-compose.yml", ".dockyard/*.log",
+    # What `dockyard run NOTEBOOK` writes by default: a run must not make the image stale.
+    "**/*.executed.ipynb", "**/*.executed.html",
 )
 
 

@@ -20,7 +20,8 @@ from dockyard.spec import Spec
 
 SERVER_PACKAGE = "dockyard_serve"
 # Not needed to answer requests: JupyterLab and the notebook runner stay in the lab image.
-_LAB_ONLY = {"ipykernel", "jupyter-server", "jupyterlab", "nbclient", "nbformat"}
+_LAB_ONLY = {"ipykernel", "jupyter-server", "jupyterlab", "nbclient", "nbconvert", "nbformat",
+             "papermill"}
 
 
 def server_requirements() -> list[str]:

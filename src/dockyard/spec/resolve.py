@@ -16,18 +16,21 @@ DEFAULT_UID = 1000
 DEFAULT_LAB_PORT = 8888
 DEFAULT_SERVE_PORT = 8080
 
-# Always in the image: JupyterLab for `lab`, nbclient for headless notebook runs, dumb-init as
-# PID 1, pip for `!pip install` in a notebook and in Binder's postBuild (uv installs the image;
-# pip is listed here rather than seeded by `uv venv --seed` so it is resolved, locked and fetched
-# from the project's own index like everything else). jupyter-server 2.21.1 is the first release
-# without published advisories.
+# Always in the image: JupyterLab for `lab`; papermill (on nbclient) and nbconvert for headless
+# notebook runs with parameters and HTML (runtime/run_notebook.py); dumb-init as PID 1; pip for
+# `!pip install` in a notebook and in Binder's postBuild (uv installs the image; pip is listed
+# here rather than seeded by `uv venv --seed` so it is resolved, locked and fetched from the
+# project's own index like everything else). jupyter-server 2.21.1 is the first release without
+# published advisories.
 RUNTIME_REQUIREMENTS = (
     "dumb-init>=1.2.5",
     "ipykernel>=6.29",
     "jupyter-server>=2.21.1",
     "jupyterlab>=4.2",
     "nbclient>=0.10",
+    "nbconvert>=7.16",
     "nbformat>=5.10",
+    "papermill>=2.6",
     "pip>=24",
 )
 

@@ -1,0 +1,126 @@
+"""Headless notebook runs: one job value, one argv for the runner inside the image.
+
+The runner (runtime/run_notebook.py) does the work the way Jupyter does it: papermill executes
+the notebook with the kernel in the notebook's own folder. This module checks what the user
+asked for against the project, and builds the runner's argv with `notebook_argv` — the one
+place that argv is written, for `dockyard run NOTEBOOK` and for anything else that runs a
+notebook in the image (a pipeline step).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from dockyard.app.context import Project
+from dockyard.app.running import base_request
+from dockyard.engine import containers as ctr
+from dockyard.errors import UserError
+
+NOTEBOOK_RUNNER = "/opt/dockyard/runtime/run_notebook.py"
+ERROR_MARKER = "DOCKYARD_CELL_ERROR: "  # the runner's last line when a cell fails
+
+# What a typed parameter may be: what both TOML and JSON can say.
+ParamValue = str | int | float | bool | list[object] | dict[str, object]
+
+
+@dataclass(frozen=True)
+class NotebookJob:
+    """One headless run. Paths are POSIX and relative to the project root, which is the
+    container's working directory; the kernel itself starts in the notebook's folder."""
+
+    notebook: str
+    output: str
+    html: str = ""  # "": no HTML rendering
+    parameters: tuple[tuple[str, str], ...] = ()  # as typed: papermill infers int/float/bool
+    values: tuple[tuple[str, ParamValue], ...] = ()  # already typed (a spec's table): as JSON
+    timeout: int = 600  # per cell, seconds; 0: none
+
+
+@dataclass(frozen=True)
+class NotebookRun:
+    notebook: str
+    output: str
+    html: str
+    exit_code: int
+    error: str  # "" on success; else `cell 3 raised ValueError: boom` or the last line said
+    cell_failed: bool = False  # the runner named a failing cell (its executed copy is written)
+
+
+def notebook_job(root: Path, notebook: str, *, output: str = "", html: bool = False,
+                 parameters: Sequence[tuple[str, str]] = (),
+                 values: Sequence[tuple[str, ParamValue]] = (), timeout: int = 600) -> NotebookJob:
+    """Check a request against the project and fill in the defaults: the executed copy is
+    `NAME.executed.ipynb` beside the notebook, the HTML page is the copy's name with `.html`."""
+    rel = _inside(root, notebook, "notebook")
+    if not rel.endswith(".ipynb") or not (root / rel).is_file():
+        raise UserError(f"notebook {notebook!r} not found",
+                        hint="give the path of an .ipynb file inside the project")
+    out = _inside(root, output, "--output") if output else _sibling(rel, ".executed.ipynb")
+    if not out.endswith(".ipynb"):
+        raise UserError(f"--output {output!r} must end in .ipynb",
+                        hint=f"for example: --output {_sibling(rel, '.out.ipynb')}")
+    if out == rel:
+        raise UserError(f"--output {output!r} is the notebook itself",
+                        hint="name another file; the notebook is never overwritten")
+    for name, _ in (*parameters, *values):
+        if not name.isidentifier():
+            raise UserError(f"parameter name {name!r} is not a Python variable name",
+                            hint="-p NAME VALUE, for example: -p alpha 0.5")
+    if timeout < 0:
+        raise UserError(f"--timeout {timeout} is negative", hint="seconds per cell; 0: none")
+    return NotebookJob(rel, out, _sibling(out, ".html") if html else "", tuple(parameters),
+                       tuple(values), timeout)
+
+
+def notebook_argv(job: NotebookJob) -> tuple[str, ...]:
+    """The runner's command line inside the image (see runtime/run_notebook.py's docstring)."""
+    argv = ["python3", NOTEBOOK_RUNNER, job.notebook, job.output]
+    if job.values:
+        argv += ["--parameters-json", json.dumps(dict(job.values), sort_keys=True)]
+    for name, value in job.parameters:
+        argv += ["-p", name, value]
+    if job.html:
+        argv += ["--html", job.html]
+    return (*argv, "--timeout", str(job.timeout))
+
+
+def run_notebook(project: Project, job: NotebookJob,
+                 on_line: Callable[[str], None]) -> NotebookRun:
+    """Execute in the project's image with the project mounted; every line the runner says
+    (cell progress, a traceback's tail, warnings) goes to `on_line` as it comes."""
+    said: list[str] = []
+    error = ""
+
+    def handle(line: str) -> None:
+        nonlocal error
+        if line.startswith(ERROR_MARKER):
+            error = line.removeprefix(ERROR_MARKER)
+            return
+        said.append(line)
+        on_line(line)
+
+    code = ctr.run_streaming(base_request(project, "notebook", notebook_argv(job)), handle)
+    cell_failed = bool(error)
+    if code != 0 and not error:
+        error = next((ln.strip() for ln in reversed(said) if ln.strip()),
+                     f"the notebook run failed (exit code {code})")
+    return NotebookRun(job.notebook, job.output, job.html, code, error, cell_failed)
+
+
+def _inside(root: Path, path: str, what: str) -> str:
+    """`path` (relative to the project root) as a POSIX path inside the project."""
+    full = (root / path).resolve()
+    try:
+        return full.relative_to(root.resolve()).as_posix()
+    except ValueError:
+        raise UserError(f"{what} {path!r} is outside the project folder",
+                        hint="the container sees only the project; use a path inside it, "
+                             "or pass -C to another folder") from None
+
+
+def _sibling(rel: str, suffix: str) -> str:
+    path = PurePosixPath(rel)
+    return str(path.with_name(path.name.removesuffix(".ipynb") + suffix))
