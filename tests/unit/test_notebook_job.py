@@ -59,7 +59,8 @@ class FakeEngine:
         self.lines, self.code = lines, code
         self.commands: list[tuple[str, ...]] = []
 
-    def base_request(self, project: object, role: str, command: tuple[str, ...]) -> str:
+    def base_request(self, project: object, image: str, role: str,
+                     command: tuple[str, ...]) -> str:
         assert role == "notebook"
         self.commands.append(command)
         return "request"
@@ -77,7 +78,7 @@ def run_with(monkeypatch: pytest.MonkeyPatch, root: Path, lines: list[str],
     monkeypatch.setattr(notebooks.ctr, "run_streaming", fake.run_streaming)
     shown: list[str] = []
     job = notebook_job(root, ANALYSIS, parameters=[("alpha", "1")])
-    return run_notebook(object(), job, shown.append), shown, fake  # type: ignore[arg-type]
+    return run_notebook(object(), "img", job, shown.append), shown, fake  # type: ignore[arg-type]
 
 
 def test_a_named_cell_failure_is_taken_from_the_marker(monkeypatch: pytest.MonkeyPatch,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 from dockyard.app.context import Project, resolve_ca_cert
@@ -148,12 +147,23 @@ def resolve_dependencies(project: Project, ca_cert: Path | None,
 
 
 def image_labels(project: Project, base: BaseChoice) -> tuple[tuple[str, str], ...]:
+    # No build timestamp label: it made every no-op rebuild a new image (the engine records
+    # the creation time anyway).
     return (
         (LABEL_PROJECT, project.spec.project_key),
         ("org.opencontainers.image.base.name", base.image),
-        ("org.opencontainers.image.created",
-         datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")),
     )
+
+
+def current_image(project: Project, *, build: bool = True,
+                  on_line: Callable[[str], None] | None = None
+                  ) -> tuple[str, BuildOutcome | None]:
+    """The project's image, brought up to date first: a build through BuildKit's cache, which
+    costs about a second when nothing changed. With `build=False`, the newest image as it is."""
+    if not build:
+        return project_image_ready(project), None
+    outcome = build_project(project, on_line=on_line)
+    return outcome.result.image, outcome
 
 
 def project_image_ready(project: Project) -> str:
@@ -162,5 +172,5 @@ def project_image_ready(project: Project) -> str:
     found = latest_image((LABEL_PROJECT, project.spec.project_key), (LABEL_ROLE, "lab"))
     if not found:
         raise UserError(f"no image has been built for {project.root}",
-                        hint="run `dockyard build` first")
+                        hint="run without --no-build (or `dockyard build`) first")
     return found

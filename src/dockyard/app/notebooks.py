@@ -87,7 +87,7 @@ def notebook_argv(job: NotebookJob) -> tuple[str, ...]:
     return (*argv, "--timeout", str(job.timeout))
 
 
-def run_notebook(project: Project, job: NotebookJob,
+def run_notebook(project: Project, image: str, job: NotebookJob,
                  on_line: Callable[[str], None]) -> NotebookRun:
     """Execute in the project's image with the project mounted; every line the runner says
     (cell progress, a traceback's tail, warnings) goes to `on_line` as it comes."""
@@ -102,7 +102,7 @@ def run_notebook(project: Project, job: NotebookJob,
         said.append(line)
         on_line(line)
 
-    code = ctr.run_streaming(base_request(project, "notebook", notebook_argv(job)), handle)
+    code = ctr.run_streaming(base_request(project, image, "notebook", notebook_argv(job)), handle)
     cell_failed = bool(error)
     if code != 0 and not error:
         error = next((ln.strip() for ln in reversed(said) if ln.strip()),

@@ -7,7 +7,6 @@ import socket
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from dockyard.app.building import project_image_ready
 from dockyard.app.context import Project
 from dockyard.engine import containers as ctr
 from dockyard.engine.ready import HttpReady
@@ -25,20 +24,21 @@ def run_identity(root: Path) -> tuple[str, tuple[tuple[str, str], ...]]:
     return f"{st.st_uid}:{st.st_gid}", (("HOME", "/tmp"),)
 
 
-def base_request(project: Project, role: str, command: tuple[str, ...]) -> ctr.RunRequest:
+def base_request(project: Project, image: str, role: str,
+                 command: tuple[str, ...]) -> ctr.RunRequest:
     user, env = run_identity(project.root)
     return ctr.RunRequest(
-        image=project_image_ready(project), command=command, project=project.spec.project_key,
+        image=image, command=command, project=project.spec.project_key,
         role=role, workdir=WORKDIR, user=user, env=env,
         mounts=(ctr.Mount(str(project.root), WORKDIR),),
     )
 
 
-def run_command(project: Project, command: tuple[str, ...]) -> int:
+def run_command(project: Project, image: str, command: tuple[str, ...]) -> int:
     if not command:
         raise UserError("nothing to run", hint="dockyard run -- python train.py  "
                                                 "(or: dockyard run notebook.ipynb)")
-    return ctr.run_foreground(base_request(project, "run", command))
+    return ctr.run_foreground(base_request(project, image, "run", command))
 
 
 def port_free(host: str, port: int) -> bool:
@@ -62,7 +62,7 @@ class LabSession:
     seconds_to_ready: float
 
 
-def start_lab(project: Project, *, port: int | None = None, host: str | None = None,
+def start_lab(project: Project, image: str, *, port: int | None = None, host: str | None = None,
               timeout: float = 120) -> LabSession:
     port = port or project.spec.lab_port
     host = host or project.spec.lab_host
@@ -76,7 +76,7 @@ def start_lab(project: Project, *, port: int | None = None, host: str | None = N
                         hint=f"pick another one: dockyard lab --port {port + 1}")
     token = secrets.token_hex(24)
     ctr.stop(name, timeout=2)  # an exited leftover of a crashed session would hold the name
-    req = base_request(project, "lab", ())
+    req = base_request(project, image, "lab", ())
     allow_root = ("--allow-root",) if req.user.startswith("0:") else ()
     req = replace(req, command=(*_lab_cmd(), *allow_root), name=name,
                   ports=(ctr.Port(port, 8888, host),),

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dockyard.engine.images import short_step
+
+if TYPE_CHECKING:
+    from dockyard.app.context import Project
 
 
 @dataclass
@@ -58,24 +62,60 @@ def follow_or_detach(out: Output, container: str, detach: bool,
         out.note("stopped")
 
 
-class BuildProgress:
-    """Condenses BuildKit's plain log into one line per step: `[3/9] RUN … (cached)`."""
+def up_to_date_image(out: Output, project: Project, no_build: bool) -> str:
+    """The project's image for run/lab: rebuilt through the cache first unless `no_build`,
+    naming only the steps that really ran."""
+    from dockyard.app.building import current_image
 
-    def __init__(self, out: Output) -> None:
+    progress = BuildProgress(out, quiet=True)
+    image, outcome = current_image(project, build=not no_build, on_line=progress)
+    if outcome is not None:
+        seconds = outcome.result.seconds
+        out.note(f"image rebuilt ({seconds:.1f}s)" if progress.ran
+                 else f"image up to date ({seconds:.1f}s)")
+    return image
+
+
+class BuildProgress:
+    """Condenses BuildKit's plain log into one line per step: `[3/9] RUN … (cached)`.
+
+    `quiet` (the builds that run, lab and serve make on their own) names only the steps that
+    really run: a step's header is held until BuildKit shows work for it, and dropped when it
+    reports the step CACHED, so an up-to-date image costs one line, not a screenful."""
+
+    def __init__(self, out: Output, quiet: bool = False) -> None:
         self.out = out
         self.verbose = out.verbose
+        self.quiet = quiet
         self.tail: list[str] = []
         self.seen: set[str] = set()
+        self.held: dict[str, str] = {}
+        self.ran = 0
 
     def __call__(self, line: str) -> None:
         self.tail = [*self.tail[-40:], line]
         if self.verbose:
             self.out.note(line)
             return
-        parts = line.split(" ", 2)
-        if len(parts) == 3 and parts[0].startswith("#") and parts[1].startswith("[") \
-                and "internal]" not in parts[1] and parts[0] not in self.seen:
-            self.seen.add(parts[0])  # BuildKit repeats a step's header when it resumes output
-            self.out.note(f"  {parts[1]} {short_step(parts[2], 90)}")
+        head = _HEADER.match(line)
+        step = line.split(" ", 1)[0] if line.startswith("#") else ""
+        if head and "internal" not in head.group(2) and step not in self.seen:
+            self.seen.add(step)  # BuildKit repeats a step's header when it resumes output
+            header = f"  [{head.group(2)}] {short_step(head.group(3), 90)}"
+            if self.quiet and head.group(3).startswith("FROM "):
+                return  # resolving the base is not work worth a line
+            if self.quiet:
+                self.held[step] = header
+            else:
+                self.out.note(header)
         elif line.endswith(" CACHED"):
-            self.out.note("    cached")
+            if not self.quiet:
+                self.out.note("    cached")
+            self.held.pop(step, None)
+        elif step in self.held and _WORK.match(line.split(" ", 2)[1] if " " in line else ""):
+            self.ran += 1
+            self.out.note(self.held.pop(step))
+
+
+_HEADER = re.compile(r"^#(\d+) \[(.+?)\] (.*)$")
+_WORK = re.compile(r"^(\d+\.\d+|DONE|ERROR:?)$")

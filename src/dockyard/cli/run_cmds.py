@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from dockyard.cli._main import Context, cli
-from dockyard.cli._output import follow_or_detach
+from dockyard.cli._output import follow_or_detach, up_to_date_image
 from dockyard.errors import CommandExit, UserError
 
 
@@ -19,10 +19,12 @@ from dockyard.errors import CommandExit, UserError
               metavar="NAME VALUE", help="A notebook parameter, papermill's way (repeatable).")
 @click.option("--html", is_flag=True, help="Also write the executed notebook as an HTML page.")
 @click.option("--timeout", default=600, show_default=True, help="Per-cell timeout (notebooks).")
+@click.option("--no-build", is_flag=True,
+              help="Use the newest image as it is, without bringing it up to date.")
 @click.option("--json", "as_json", is_flag=True, help="Report a notebook run as JSON.")
 @click.pass_context
 def run(click_ctx: click.Context, command: tuple[str, ...], output: str,
-        parameters: tuple[tuple[str, str], ...], html: bool, timeout: int,
+        parameters: tuple[tuple[str, str], ...], html: bool, timeout: int, no_build: bool,
         as_json: bool) -> None:
     """Run COMMAND in the image (`dockyard run -- python train.py`), or execute a notebook
     headless (`dockyard run notebooks/a.ipynb -p alpha 0.5 --html`) with its kernel in the
@@ -38,8 +40,13 @@ def run(click_ctx: click.Context, command: tuple[str, ...], output: str,
     if parameters or html or output:
         raise UserError("-p, --output and --html apply to notebook runs",
                         hint="dockyard run notebook.ipynb -p alpha 0.5 --html")
+    if not command:
+        raise UserError("nothing to run", hint="dockyard run -- python train.py  "
+                                                "(or: dockyard run notebook.ipynb)")
     ping()
-    code = run_command(ctx.project(), command)
+    project = ctx.project()
+    image = up_to_date_image(ctx.output(), project, no_build)
+    code = run_command(project, image, command)
     if code != 0:
         raise CommandExit(code)
 
@@ -71,8 +78,9 @@ def _run_notebook(ctx: Context, notebook: str, options: dict[str, Any]) -> None:
     job = notebook_job(project.root, notebook, output=options["output"], html=options["html"],
                        parameters=options["parameters"], timeout=options["timeout"])
     ping()
+    image = up_to_date_image(out, project, options["no_build"])
     out.note(f"executing {job.notebook} in the project's image…")
-    result = run_notebook(project, job, on_line=out.note)
+    result = run_notebook(project, image, job, on_line=out.note)
     out.emit({"notebook": result.notebook, "output": result.output, "html": result.html,
               "parameters": dict(job.parameters), "exit_code": result.exit_code,
               "error": result.error, "seconds": round(out.elapsed(), 2)})
@@ -88,9 +96,12 @@ def _run_notebook(ctx: Context, notebook: str, options: dict[str, Any]) -> None:
 @click.option("--port", type=int, default=None, help="Host port (default 8888).")
 @click.option("--host", default=None, help="Host address to bind (default 127.0.0.1).")
 @click.option("--detach", "-d", is_flag=True, help="Leave it running in the background.")
+@click.option("--no-build", is_flag=True,
+              help="Use the newest image as it is, without bringing it up to date.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def lab(ctx: Context, port: int | None, host: str | None, detach: bool, as_json: bool) -> None:
+def lab(ctx: Context, port: int | None, host: str | None, detach: bool, no_build: bool,
+        as_json: bool) -> None:
     """Start JupyterLab in the image, behind a fresh token, and print its URL."""
     from dockyard.app.running import start_lab
     from dockyard.engine._cmd import ping
@@ -98,8 +109,9 @@ def lab(ctx: Context, port: int | None, host: str | None, detach: bool, as_json:
     out = ctx.output(as_json)
     ping()
     project = ctx.project()
+    image = up_to_date_image(out, project, no_build)
     out.note("starting JupyterLab in the project's image…")
-    session = start_lab(project, port=port, host=host)
+    session = start_lab(project, image, port=port, host=host)
     out.emit({"url": session.url, "token": session.token, "container": session.container,
               "name": session.name, "port": session.port, "host": session.host,
               "seconds_to_ready": round(session.seconds_to_ready, 2)})

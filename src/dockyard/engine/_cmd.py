@@ -29,6 +29,7 @@ class Client:
     path: str
     version: str
     buildkit: bool
+    server: str = ""  # the engine's version when it answered the probe, else ""
 
 
 @functools.cache
@@ -57,14 +58,26 @@ def _candidates() -> list[str]:
 
 
 def _probe(path: str) -> Client:
-    out = subprocess.run([path, "version", "--format", "{{.Client.Version}}"],
-                         capture_output=True, text=True, check=False)
-    version = out.stdout.strip().splitlines()[0] if out.stdout.strip() else "0"
+    # One call tells the client's version and, when the engine answers, the engine's: `ping`
+    # then costs nothing (each docker call is ~0.1 s, and `run` makes several).
+    try:
+        out = subprocess.run([path, "version", "--format",
+                              "{{.Client.Version}} {{if .Server}}{{.Server.Version}}{{end}}"],
+                             capture_output=True, text=True, check=False, timeout=20)
+    except FileNotFoundError:
+        raise EngineUnavailable(f"the docker client {path} does not exist",
+                                hint="point DOCKYARD_DOCKER at a docker binary, or unset it"
+                                ) from None
+    except subprocess.TimeoutExpired:
+        out = subprocess.CompletedProcess([path], 1, "", "")
+    words = out.stdout.split()
+    version = words[0] if words else "0"
+    server = words[1] if out.returncode == 0 and len(words) > 1 else ""
     major = int(version.split(".")[0]) if version.split(".")[0].isdigit() else 0
     if major < 23:  # 18.09 to 22.x build with BuildKit natively under DOCKER_BUILDKIT=1
-        return Client(path, version, major >= 19)
+        return Client(path, version, major >= 19, server)
     buildx = subprocess.run([path, "buildx", "version"], capture_output=True, check=False)
-    return Client(path, version, buildx.returncode == 0)
+    return Client(path, version, buildx.returncode == 0, server)
 
 
 @dataclass(frozen=True)
@@ -127,7 +140,9 @@ def engine_error(result: Result) -> EngineError | UserError:
 
 
 def ping() -> None:
-    """Raise EngineUnavailable unless an engine answers."""
+    """Raise EngineUnavailable unless an engine answers (the client probe may have seen it)."""
+    if docker_client().server:
+        return
     result = docker("version", "--format", "{{.Server.Version}}", check=False, timeout=20)
     if result.returncode != 0:
         raise engine_error(result)

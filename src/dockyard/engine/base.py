@@ -28,7 +28,7 @@ from pathlib import Path
 
 from dockyard import __version__
 from dockyard.engine._cmd import docker_client
-from dockyard.engine.images import image_exists, image_labels
+from dockyard.engine.images import image_labels
 from dockyard.errors import EngineError, UserError
 from dockyard.naming import local_image
 
@@ -114,9 +114,10 @@ class BaseResult:
 
 def base_state(ref: str, python: str) -> str:
     """"missing", "stale" (another recipe, or none, built it) or "fresh"."""
-    if not image_exists(ref):
+    labels = image_labels(ref)
+    if labels is None:
         return "missing"
-    return "fresh" if image_labels(ref).get(LABEL_RECIPE) == recipe_hash(python) else "stale"
+    return "fresh" if labels.get(LABEL_RECIPE) == recipe_hash(python) else "stale"
 
 
 def build_base(python: str, tag: str = "", mirror: str = MIRROR,

@@ -152,11 +152,12 @@ def latest_image(*labels: tuple[str, str]) -> str:
     return image_id if "<none>" in name else name
 
 
-def image_labels(ref: str) -> dict[str, str]:
-    """The image's labels; {} when it has none or is not here."""
+def image_labels(ref: str) -> dict[str, str] | None:
+    """The image's labels ({} when it has none), or None when the image is not here."""
     out = docker("image", "inspect", "--format", "{{json .Config.Labels}}", ref, check=False)
-    labels: dict[str, str] | None = json.loads(out.stdout or "null") if out.returncode == 0 \
-        else None
+    if out.returncode != 0:
+        return None
+    labels: dict[str, str] | None = json.loads(out.stdout or "null")
     return labels or {}
 
 

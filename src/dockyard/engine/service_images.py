@@ -164,7 +164,7 @@ def local_service_images() -> list[str]:
 
 def service_image_fresh(image: str) -> bool:
     """Whether a local service image was built from today's recipe for its kind and version."""
-    labels = image_labels(image)
+    labels = image_labels(image) or {}
     name, version = labels.get("dev.dockyard.service", ""), labels.get(
         "org.opencontainers.image.version", "")
     if name not in LOCAL_BUILDS or not version:
