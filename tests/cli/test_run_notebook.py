@@ -73,7 +73,8 @@ class Recorder:
         self.result = result
         self.said = said
 
-    def __call__(self, project: object, job: NotebookJob, on_line: object) -> NotebookRun:
+    def __call__(self, project: object, image: str, job: NotebookJob,
+                 on_line: object) -> NotebookRun:
         self.jobs.append(job)
         for line in self.said:
             on_line(line)  # type: ignore[operator]
@@ -85,6 +86,7 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
     rec = Recorder()
     monkeypatch.setattr(notebooks, "run_notebook", rec)
     monkeypatch.setattr("dockyard.engine._cmd.ping", lambda: None)
+    monkeypatch.setattr("dockyard.cli.run_cmds.up_to_date_image", lambda *_args: "img")
     return rec
 
 
@@ -141,6 +143,7 @@ def test_a_failing_cell_is_an_error_naming_it(project: Path, monkeypatch: pytest
     monkeypatch.setattr(notebooks, "run_notebook",
                         Recorder(failed, said=("  | ValueError: bad rows: 3",)))
     monkeypatch.setattr("dockyard.engine._cmd.ping", lambda: None)
+    monkeypatch.setattr("dockyard.cli.run_cmds.up_to_date_image", lambda *_args: "img")
     ran = CliRunner().invoke(cli, ["-C", str(project), "run", ANALYSIS])
     assert ran.stderr.splitlines()[-1] == "  | ValueError: bad rows: 3"
     assert ran.exception is not None
