@@ -73,7 +73,7 @@ def uv_binary() -> str:
 
 def lock(root: Path, spec: Spec, ca_cert: Path | None) -> LockResult:
     """Resolve and write dockyard.lock; a resolution failure is the user's to fix."""
-    body = compile_pins(spec, ca_cert)
+    body = compile_pins(spec, ca_cert, root)
     (root / LOCK_FILE).write_text(_pinned_text(spec, body, ()))
     return LockResult(LOCK_FILE, len(_pins(body)), input_digest(spec))
 
@@ -86,20 +86,25 @@ def resolve_for_build(root: Path, spec: Spec, ca_cert: Path | None,
         return _read(root, LOCK_FILE, reused=True)
     if not refresh and pinned_state(root / RESOLVED_FILE, spec) == "fresh":
         return _read(root, RESOLVED_FILE, reused=True)
-    body = compile_pins(spec, ca_cert)
+    body = compile_pins(spec, ca_cert, root)
     target = root / RESOLVED_FILE
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(_pinned_text(spec, body, without_wheels(spec, body, ca_cert)))
     return _read(root, RESOLVED_FILE, reused=False)
 
 
-def compile_pins(spec: Spec, ca_cert: Path | None) -> str:
-    """uv's pinned, hashed requirements for the spec's target; ResolutionFailed if none."""
+def compile_pins(spec: Spec, ca_cert: Path | None, root: Path | None = None) -> str:
+    """uv's pinned, hashed requirements for the spec's target; ResolutionFailed if none.
+    A setup.py package's own dependencies come from its build backend (uv reads setup.py as a
+    source, as pip would when installing it)."""
     with tempfile.TemporaryDirectory(prefix="dockyard-lock-") as tmp:
         source = Path(tmp) / "requirements.in"
         source.write_text("\n".join(merged_requirements(spec)) + "\n")
         out = Path(tmp) / "out.txt"
-        proc = _uv([*_compile_argv(spec, source, out), "--generate-hashes"], ca_cert)
+        argv = [*_compile_argv(spec, source, out), "--generate-hashes"]
+        if root is not None and spec.install_project == "setup.py":
+            argv.insert(4, str(root / "setup.py"))
+        proc = _uv(argv, ca_cert)
         if proc.returncode != 0:
             raise ResolutionFailed(_reason(proc.stderr), proc.stderr)
         return out.read_text()

@@ -18,7 +18,8 @@ def inspect(ctx: Context, as_json: bool) -> None:
     doc = det.to_json()
     doc["spec"] = {"file": project.loaded.file, "python": project.spec.python,
                    "provenance": project.spec.provenance,
-                   "requirements": list(project.spec.requirements)}
+                   "requirements": list(project.spec.requirements),
+                   "install_project": project.spec.install_project}
     out.emit(doc)
     out.info(f"project   {project.root}")
     out.info(f"python    {project.spec.python}  ({project.spec.provenance['python']})")
@@ -27,6 +28,11 @@ def inspect(ctx: Context, as_json: bool) -> None:
     for label, script in (("postBuild", det.post_build), ("start", det.start)):
         if script:
             out.info(f"{label:9} {script}")
+    if project.spec.install_project:
+        out.info(f"package   the project itself ({project.spec.install_project}), installed "
+                 "editable from /workspace, without its dependencies")
+    elif det.package:
+        out.info(f"package   {det.package} (not installed: [build] install_project = false)")
     out.info(f"declared  {len(det.dependencies)} dependencies")
     for dep in det.dependencies:
         out.info(f"  {dep.requirement():40} {dep.source}")

@@ -24,6 +24,7 @@ from dockyard.detect._common import concat
 from dockyard.detect._conda import detect_conda
 from dockyard.detect._conda import files as conda_files
 from dockyard.detect._locks import LockRead, lock_files, read_lock
+from dockyard.detect._package import detect_package
 from dockyard.detect._pipfile import detect_pipfile
 from dockyard.detect._pyproject import detect_pyproject
 from dockyard.detect._requirements import detect_requirements, requirement_files
@@ -56,6 +57,10 @@ def detect_dependencies(view: ProjectView, env: EnvironmentFolder) -> tuple[Frag
     parts = [_locked(view, winner), *(Fragment(python=e.fragment.python) for e in every
                                       if e is not winner)]
     losers = [e for e in found if e is not winner]
+    package = _package_requirements(view, every[-1]) if winner.name != "pyproject" else None
+    if package is not None:
+        parts.append(package)
+        losers = [e for e in losers if e.name != "pyproject"]
     if losers:
         parts.append(Fragment(findings=(_not_used(winner, losers),)))
     return concat(*parts), winner.name
@@ -83,6 +88,17 @@ def _ecosystems(view: ProjectView, env: EnvironmentFolder) -> list[Ecosystem]:
                    *(f for f, _ in pyproject_locks)),
                   pyproject, "pyproject.toml", pyproject_locks),
     ]
+
+
+def _package_requirements(view: ProjectView, pyproject: Ecosystem) -> Fragment | None:
+    """A package's own `[project] dependencies`, whatever ecosystem wins: the project itself
+    is installed (without dependencies), and would not import without them."""
+    own = tuple(d for d in pyproject.fragment.dependencies if d.source == "pyproject.toml")
+    if not own or detect_package(view).package != "pyproject.toml":
+        return None
+    return Fragment(dependencies=own, findings=(Finding(
+        "info", f"pyproject.toml: the package's {len(own)} [project] dependencies are installed "
+                "too (the project itself is installed, and needs them)"),))
 
 
 def _locked(view: ProjectView, eco: Ecosystem) -> Fragment:

@@ -22,6 +22,7 @@ from dockyard.detect._gpu import detect_gpu
 from dockyard.detect._import_map import optional_imports, undeclared_imports
 from dockyard.detect._imports import detect_imports
 from dockyard.detect._layout import DATA_DIRS, detect_layout
+from dockyard.detect._package import detect_package
 from dockyard.detect._python import choose_python, detect_python_files
 from dockyard.detect._types import ROOT, Detection, EnvironmentFolder, Finding, Fragment
 from dockyard.project import SKIP_DIRS, ProjectView
@@ -35,6 +36,7 @@ DETECTORS: tuple[Detector, ...] = (
     detect_apt,
     lambda view, env: detect_layout(view),
     detect_binder,
+    lambda view, env: detect_package(view),
 )
 MAX_FILES = 20000
 NO_DEPENDENCY_FILE = "no dependency file found; dependencies come from imports only"
@@ -109,6 +111,7 @@ def merge(
         environment=environment,
         post_build=next((f.post_build for f in fragments if f.post_build), ""),
         start=next((f.start for f in fragments if f.start), ""),
+        package=next((f.package for f in fragments if f.package), ""),
     )
 
 

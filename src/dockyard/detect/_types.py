@@ -100,6 +100,7 @@ class Fragment:
     optional_imports: tuple[tuple[str, str, str], ...] = ()
     post_build: str = ""
     start: str = ""
+    package: str = ""
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,7 @@ class Detection:
     environment: EnvironmentFolder = field(default_factory=EnvironmentFolder)
     post_build: str = ""  # Binder's postBuild script, project-relative; "" when absent
     start: str = ""  # Binder's start script, project-relative; "" when absent
+    package: str = ""  # what makes the project an installable package (pyproject.toml, setup.py)
 
     def to_json(self) -> dict[str, Any]:
         """The `inspect --json` document."""

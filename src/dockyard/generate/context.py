@@ -51,7 +51,8 @@ def requirements_text(spec: Spec) -> str:
 
 def input_digest(spec: Spec) -> str:
     """What a lock is made from: requirements, indexes and Python. A lock is stale when it moves."""
-    parts = [*merged_requirements(spec), spec.index_url, *spec.extra_index_urls, spec.python]
+    parts = [*merged_requirements(spec), spec.index_url, *spec.extra_index_urls, spec.python,
+             spec.package_digest]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 

@@ -55,6 +55,8 @@ class DockerfileView:
     header: str
     role_env: tuple[str, ...]  # KEY=value, value already quoted
     serve_runtime: bool
+    install_project: str  # "" or the file that makes the project a package
+    index_args: tuple[str, ...]  # uv's index options, for installing the project
     post_build: str = ""  # Binder's postBuild, path inside the image; "" when absent
     start: str = ""  # Binder's start, path inside the image; "" when absent
     entrypoint: str = '["dumb-init", "--"]'  # JSON exec form
@@ -98,6 +100,8 @@ def view_for(spec: Spec, *, pinned: str = "", from_source: bool = False,
         header=header(),
         role_env=(f"DOCKYARD_HEALTH_URL=http://127.0.0.1:{LAB_PORT_IN_CONTAINER}/api",),
         serve_runtime=False,
+        install_project=spec.install_project,
+        index_args=tuple(_index_args(spec)),
         post_build=_in_image(spec.post_build),
         start=_in_image(spec.start),
         entrypoint=json.dumps([*ENTRYPOINT, *(START_WRAPPER if spec.start else ())]),

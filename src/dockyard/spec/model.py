@@ -36,6 +36,7 @@ class BuildSection(_Section):
     base_image: str | None = None
     compilers: bool | None = None  # unset: on demand, when a package has no wheel
     uid: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    install_project: bool | None = None  # unset: when the folder is a package
 
 
 class LabSection(_Section):

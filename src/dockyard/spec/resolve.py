@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -67,6 +69,11 @@ class Spec:
     gpu_frameworks: tuple[str, ...]
     serve: ServeSpec
     spec_file: str
+    # The project itself is installed (editable) when it is a package: the file that says so
+    # (pyproject.toml, setup.py), or "". `package_digest` hashes a setup.py, whose dependencies
+    # only its build backend can tell, so that editing them resolves again.
+    install_project: str = ""
+    package_digest: str = ""
     provenance: dict[str, str] = field(default_factory=dict)
     post_build: str = ""  # Binder's postBuild, project-relative; "" when there is none
     start: str = ""  # Binder's start, project-relative; "" when there is none
@@ -117,6 +124,8 @@ def resolve(view: ProjectView, loaded: LoadedSpec, det: Detection) -> Spec:
         gpu_frameworks=det.gpu.frameworks,
         serve=_serve(loaded, det),
         spec_file=loaded.file,
+        install_project=_install_project(view, loaded, det, prov, src),
+        package_digest=_package_digest(view, det),
         provenance=prov,
         post_build=_detected(prov, "post_build", det.post_build),
         start=_detected(prov, "start", det.start),
@@ -128,6 +137,24 @@ def _detected(prov: dict[str, str], key: str, path: str) -> str:
     if path:
         prov[key] = f"detected: {path}"
     return path
+
+
+def _install_project(view: ProjectView, loaded: LoadedSpec, det: Detection,
+                     prov: dict[str, str], src: str) -> str:
+    wanted = loaded.spec.build.install_project
+    if wanted is False:
+        prov["install_project"] = src
+        return ""
+    prov["install_project"] = f"detected: {det.package}" if det.package else "default"
+    return det.package
+
+
+def _package_digest(view: ProjectView, det: Detection) -> str:
+    if det.package != "setup.py":
+        return ""
+    text = view.read_text("setup.py") + (view.read_text("setup.cfg")
+                                         if view.exists("setup.cfg") else "")
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _tuple(value: list[str] | None) -> tuple[str, ...] | None:
