@@ -15,6 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from dockyard import files
 from dockyard.errors import UserError
 from dockyard.generate import LOCK_FILE, input_digest, merged_requirements
 from dockyard.generate.artifacts import header
@@ -41,6 +42,7 @@ def uv_binary() -> str:
 
 def lock(root: Path, spec: Spec, ca_cert: Path | None) -> LockResult:
     """Resolve and write dockyard.lock; a resolution failure is the user's to fix."""
+    files.check_target(root, LOCK_FILE)  # before minutes of resolving, not after
     digest = input_digest(spec)
     with tempfile.TemporaryDirectory(prefix="dockyard-lock-") as tmp:
         source = Path(tmp) / "requirements.in"
@@ -55,7 +57,7 @@ def lock(root: Path, spec: Spec, ca_cert: Path | None) -> LockResult:
         body = out.read_text()
     text = (header() + f"# input-sha256: {digest}\n"
             f"# python {spec.python}, {_platform()}\n" + body)
-    (root / LOCK_FILE).write_text(text)
+    files.write_text(root, LOCK_FILE, text)
     return LockResult(LOCK_FILE, _count(body), digest)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from dockyard import files
 from dockyard.app.building import build_project
 from dockyard.app.context import Project
 from dockyard.app.running import port_free
@@ -116,12 +117,16 @@ def write_stack(stack: Stack, force: bool = False) -> Written:
     root = stack.project.root
     artifacts = [compose_artifact(stack.spec, stack.context)]
     check_writable(root, artifacts, force)
+    for rel in (envfile.ENV_FILE, ".gitignore", ".dockerignore"):
+        files.check_target(root, rel)
+    for folder in stack.context.data_dirs:
+        files.check_target(root, folder.strip("/"), folder=True)
     changed = write_artifacts(root, artifacts, force)
     added = _write_env(stack)
     notes = [*envfile.ensure_ignored(root, ".gitignore", None),
              *envfile.ensure_ignored(root, ".dockerignore", dockerignore(stack.project.spec))]
     for folder in stack.context.data_dirs:  # a bind volume needs its folder to exist
-        (root / folder).mkdir(parents=True, exist_ok=True)
+        files.make_dirs(root, folder.strip("/"))
     if added:
         changed.append(envfile.ENV_FILE)
     return Written(tuple(changed), tuple(added), tuple(notes))

@@ -52,16 +52,25 @@ def inspect(ctx: Context, as_json: bool) -> None:
 @click.pass_obj
 def init(ctx: Context, force: bool, as_json: bool) -> None:
     """Write dockyard.toml from what was detected."""
+    from dockyard import files
     from dockyard.errors import UserError
     from dockyard.spec.write import spec_text
 
     out = ctx.output(as_json)
     project = ctx.project()
     target = project.root / "dockyard.toml"
+    if project.loaded.file.startswith("pyproject.toml"):
+        # dockyard.toml would silently win over [tool.dockyard], dropping what it does not
+        # repeat (services, pipeline, serve, …).
+        raise UserError("this project's spec is in pyproject.toml [tool.dockyard]; a "
+                        "dockyard.toml would take its place",
+                        hint="edit [tool.dockyard] in pyproject.toml, or move that table to "
+                             "dockyard.toml yourself")
     if target.exists() and not force:
         raise UserError("dockyard.toml already exists; not overwriting it",
                         hint="edit it, or pass --force to write a fresh one")
-    target.write_text(spec_text(project.spec, project.detection))
+    files.check_target(project.root, "dockyard.toml")
+    files.write_text(project.root, "dockyard.toml", spec_text(project.spec, project.detection))
     out.emit({"written": "dockyard.toml"})
     out.info(f"wrote {target}")
 
