@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import subprocess
 import sys
@@ -18,8 +20,14 @@ class Mount:
     read_only: bool = False
 
     def arg(self) -> str:
-        suffix = ",readonly" if self.read_only else ""
-        return f"type=bind,source={self.source},target={self.target}{suffix}"
+        """`--mount`'s value. Docker reads it as one CSV record, so a field holding a comma or a
+        quote (a project folder named `a,b`) is quoted the CSV way instead of splitting."""
+        fields = ["type=bind", f"source={self.source}", f"target={self.target}"]
+        if self.read_only:
+            fields.append("readonly")
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="").writerow(fields)
+        return buffer.getvalue()
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +11,7 @@ from pydantic import ValidationError
 
 from dockyard.errors import SpecError
 from dockyard.project import ProjectView
+from dockyard.spec.checks import CUSTOM_TYPES, redact
 from dockyard.spec.model import UserSpec
 
 if sys.version_info >= (3, 11):
@@ -73,6 +75,8 @@ def _describe(err: Any) -> str:
     if kind == "extra_forbidden":
         return f"unknown key '{key}'"
     got = err.get("input")
+    if kind in CUSTOM_TYPES:  # already said for a person (dockyard.spec.checks)
+        return f"{key}: {err['msg']}, got {_toml_repr(got)}"
     if kind in _EXPECTED:
         return f"{key}: expected {_EXPECTED[kind]}, got {_toml_repr(got)}"
     return f"{key}: {err['msg'].lower()}, got {_toml_repr(got)}"
@@ -82,7 +86,9 @@ def _toml_repr(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return f'"{value}"'
+        # One line whatever the value holds (a newline is shown as \n); credentials masked.
+        shown = json.dumps(redact(value) if "@" in value else value, ensure_ascii=False)
+        return shown if len(shown) <= 80 else shown[:76] + '..."'
     if isinstance(value, dict):
         return "a table"
     if isinstance(value, list):

@@ -8,7 +8,9 @@ from typing import TypeVar
 from packaging.utils import canonicalize_name
 
 from dockyard.detect import Detection
+from dockyard.errors import SpecError
 from dockyard.project import ProjectView
+from dockyard.spec import checks
 from dockyard.spec.load import LoadedSpec
 
 DEFAULT_PYTHON = "3.11"
@@ -94,8 +96,9 @@ def resolve(view: ProjectView, loaded: LoadedSpec, det: Detection) -> Spec:
         requirements=_requirements(loaded, det, prov, src),
         runtime_requirements=RUNTIME_REQUIREMENTS,
         index_url=_pick(prov, "index_url", "", (user.dependencies.index_url, src),
-                        (det.index_url, "detected")),
-        extra_index_urls=tuple(user.dependencies.extra_index_urls) or det.extra_index_urls,
+                        (_detected_url(det.index_url), "detected")),
+        extra_index_urls=tuple(user.dependencies.extra_index_urls)
+        or tuple(_detected_url(u) for u in det.extra_index_urls),
         system_packages=tuple(sorted({*det.system_packages, *user.system.packages})),
         compilers=_pick(prov, "compilers", None, (user.build.compilers, src)),
         uid=_pick(prov, "uid", DEFAULT_UID, (user.build.uid, src)),
@@ -110,6 +113,19 @@ def resolve(view: ProjectView, loaded: LoadedSpec, det: Detection) -> Spec:
         spec_file=loaded.file,
         provenance=prov,
     )
+
+
+def _detected_url(url: str) -> str:
+    """An index URL found in a dependency file passes the same check as one in the spec."""
+    if not url:
+        return url
+    try:
+        return checks.index_url(url)
+    except ValueError as exc:
+        raise SpecError("the project's dependency files",
+                        [f"index URL {checks.redact(url)!r}: {exc}"],
+                        hint="fix the --index-url / --extra-index-url line, or set "
+                             "[dependencies] index_url in dockyard.toml") from None
 
 
 def _tuple(value: list[str] | None) -> tuple[str, ...] | None:
