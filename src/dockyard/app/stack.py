@@ -288,12 +288,25 @@ class Teardown:
     kept_volumes: tuple[str, ...]
 
 
+def ensure_ours_to_delete(compose: dc.ComposeProject) -> None:
+    """`down --volumes` deletes what compose.yaml declares: only when dockyard wrote it."""
+    if compose.file.exists() and not is_generated(compose.file):
+        raise UserError("compose.yaml was not written by dockyard: `down --volumes` would "
+                        "delete the volumes it declares, which may hold your data",
+                        hint="run `dockyard down` without --volumes, or delete them yourself "
+                             "with `docker compose down --volumes`")
+
+
 def stop_stack(compose: dc.ComposeProject, *, volumes: bool, on_line: Lines = None) -> Teardown:
     """`down`: containers and network go; volumes only with `volumes=True`, and then the
-    result says which."""
+    result says exactly which: every volume of the project or of the file that existed before
+    and does not after."""
+    if volumes:
+        ensure_ours_to_delete(compose)
     dc.ensure_available()
-    before = dc.project_volumes(compose.name)
+    candidates = sorted({*dc.project_volumes(compose.name), *dc.declared_volumes(compose)})
+    before = dc.existing_volumes(candidates)
     dc.down(compose, volumes=volumes, on_line=on_line)
-    after = set(dc.project_volumes(compose.name))
+    after = dc.existing_volumes(candidates)
     removed = tuple(v for v in before if v not in after)
-    return Teardown(removed, tuple(sorted(after)))
+    return Teardown(removed, tuple(after))

@@ -132,12 +132,14 @@ def up(ctx: Context, detach: bool, rebuild: bool, timeout: int, as_json: bool) -
 @click.pass_obj
 def down(ctx: Context, volumes: bool, as_json: bool) -> None:
     """Stop and remove the stack's containers and network; volumes stay unless --volumes."""
-    from dockyard.app.stack import compose_project, stop_stack
+    from dockyard.app.stack import compose_project, ensure_ours_to_delete, stop_stack
     from dockyard.engine._cmd import ping
 
     out = ctx.output(as_json)
-    ping()
     compose = compose_project(ctx.project())
+    if volumes:
+        ensure_ours_to_delete(compose)  # before the engine: a refusal needs none
+    ping()
     result = stop_stack(compose, volumes=volumes, on_line=_progress(out))
     out.emit({"project": compose.name, "removed_volumes": list(result.removed_volumes),
               "kept_volumes": list(result.kept_volumes)})

@@ -143,6 +143,28 @@ def project_volumes(name: str) -> list[str]:
     return sorted(out.split())
 
 
+def declared_volumes(project: ComposeProject) -> list[str]:
+    """The engine names of the volumes the compose file declares (what `down --volumes`
+    removes besides the project's labelled ones); [] without a file."""
+    if not project.file.is_file():
+        return []
+    result = docker(*project.argv("config", "--format", "json", profiles=ALL_PROFILES),
+                    check=False)
+    if result.returncode != 0:
+        return []
+    volumes = json.loads(result.stdout or "{}").get("volumes") or {}
+    return sorted(str(v.get("name") or f"{project.name}_{key}") for key, v in volumes.items()
+                  if isinstance(v, dict) and not v.get("external"))
+
+
+def existing_volumes(names: Sequence[str]) -> list[str]:
+    """Which of these volumes exist on the engine."""
+    if not names:
+        return []
+    out = docker("volume", "ls", "--format", "{{.Name}}").stdout.split()
+    return sorted(set(names) & set(out))
+
+
 def step_times(containers: Sequence[str]) -> dict[str, tuple[str, str]]:
     """Start and finish times (RFC 3339) of containers, by name."""
     if not containers:
