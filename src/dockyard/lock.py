@@ -17,7 +17,7 @@ from pathlib import Path
 
 from dockyard import files
 from dockyard.errors import UserError
-from dockyard.generate import LOCK_FILE, input_digest, merged_requirements
+from dockyard.generate import LOCK_FILE, indexes_for, input_digest, merged_requirements
 from dockyard.generate.artifacts import header
 from dockyard.spec import Spec
 
@@ -25,6 +25,9 @@ _DIGEST = re.compile(r"^# input-sha256: ([0-9a-f]{64})$", re.M)
 # Debian bookworm ships glibc 2.36: wheels for newer glibc would not load in the image.
 _PLATFORM = {"x86_64": "x86_64-manylinux_2_36", "aarch64": "aarch64-manylinux_2_36",
              "arm64": "aarch64-manylinux_2_36"}
+
+
+LOCK_TIMEOUT = 900.0
 
 
 @dataclass(frozen=True)
@@ -48,8 +51,14 @@ def lock(root: Path, spec: Spec, ca_cert: Path | None) -> LockResult:
         source = Path(tmp) / "requirements.in"
         source.write_text("\n".join(merged_requirements(spec)) + "\n")
         out = Path(tmp) / "out.txt"
-        proc = subprocess.run(_argv(spec, source, out), capture_output=True, text=True,
-                              check=False, env=_env(ca_cert), timeout=900)
+        try:
+            proc = subprocess.run(_argv(spec, source, out), capture_output=True, text=True,
+                                  check=False, env=_env(spec, ca_cert), timeout=LOCK_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise UserError(f"resolving the dependencies took longer than {LOCK_TIMEOUT:.0f}s "
+                            "and was stopped",
+                            hint="check that the package index answers (a proxy may need "
+                                 "--ca-cert), or pin the dependencies more narrowly") from None
         if proc.returncode != 0:
             raise UserError(f"cannot resolve dependencies: {_reason(proc.stderr)}",
                             hint="check the package names and versions in your dependency "
@@ -62,18 +71,18 @@ def lock(root: Path, spec: Spec, ca_cert: Path | None) -> LockResult:
 
 
 def _argv(spec: Spec, source: Path, out: Path) -> list[str]:
-    argv = [uv_binary(), "pip", "compile", str(source), "-o", str(out), "--generate-hashes",
+    return [uv_binary(), "pip", "compile", str(source), "-o", str(out), "--generate-hashes",
             "--no-header", "--quiet", "--python-version", spec.python,
             "--python-platform", _platform(), "--no-annotate"]
-    if spec.index_url:
-        argv += ["--index-url", spec.index_url]
-    for url in spec.extra_index_urls:
-        argv += ["--extra-index-url", url]
-    return argv
 
 
-def _env(ca_cert: Path | None) -> dict[str, str]:
-    env = dict(os.environ)
+def _env(spec: Spec, ca_cert: Path | None) -> dict[str, str]:
+    """uv's environment: the indexes and strategy the build uses (`indexes_for`), passed here
+    rather than in argv, where any local user could read an index's credentials."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_INDEX", "UV_DEFAULT_INDEX",
+                        "UV_INDEX_STRATEGY")}
+    env.update(indexes_for(spec).uv_env())
     if ca_cert is not None:
         env["SSL_CERT_FILE"] = str(ca_cert)
     return env

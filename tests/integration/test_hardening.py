@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import secrets
+import subprocess
 from pathlib import Path
 
 from tests.conftest import run_dockyard
@@ -29,3 +31,39 @@ def test_down_volumes_leaves_a_hand_written_compose_files_volume(engine: None,
         assert docker("volume", "inspect", volume, check=False).returncode == 0
     finally:
         docker("volume", "rm", "-f", volume, check=False)
+
+
+def test_credentialed_index_url_leaves_no_trace_in_the_image(engine: None,
+                                                             tmp_path: Path) -> None:
+    """An index URL with a token, in requirements.txt as teams write it: the build uses it
+    (PyPI ignores the credentials), and neither the history nor any layer holds any part of
+    it; the final COPY brings neither .dockyard/ nor the generated Dockerfile."""
+    token = secrets.token_hex(16)
+    tag = f"dockyard-test/credentials:s{os.getpid()}"
+    root = tmp_path / "credproj"
+    root.mkdir()
+    (root / "requirements.txt").write_text(
+        f"--index-url https://build-user:{token}@pypi.org/simple\nsix==1.16.0\n")
+    (root / "main.py").write_text("import six\n")
+    env = {"DOCKYARD_DOCKER": DOCKER}
+    assert run_dockyard("-C", str(root), "generate", env=env).code == 0
+    try:
+        ran = run_dockyard("-C", str(root), "-v", "build", "--tag", tag, "--json", env=env)
+        assert ran.code == 0, ran.stderr[-3000:]
+        assert token not in ran.stderr + ran.stdout  # not in the -v build log either
+        history = docker("history", "--no-trunc", tag).stdout
+        inspect = docker("image", "inspect", tag).stdout
+        saved = subprocess.run([DOCKER, "save", tag], capture_output=True, check=True).stdout
+        pieces = {token[i:i + 8] for i in range(len(token) - 7)}
+        for where, text in (("history", history.encode()), ("inspect", inspect.encode()),
+                            ("docker save", saved)):
+            assert not any(p.encode() in text for p in pieces), f"part of the token in {where}"
+        listing = docker("run", "--rm", "--entrypoint", "ls", tag, "-A", "/workspace").stdout
+        names = set(listing.split())
+        assert "main.py" in names
+        assert not names & {".dockyard", "Dockerfile", "requirements.txt"}, names
+        version = docker("run", "--rm", "--entrypoint", "python", tag, "-c",
+                         "import six; print(six.__version__)").stdout.strip()
+        assert version == "1.16.0"  # installed through the credentialed index
+    finally:
+        docker("rmi", "-f", tag, check=False)

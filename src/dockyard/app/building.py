@@ -88,13 +88,15 @@ def build_project(project: Project, *, tag: str = "", base: str | None = None,
     use_lock = state == "fresh"
     write_artifacts(project.root, build_artifacts(project.spec, locked=use_lock,
                                                   dockerfile=BUILD_DOCKERFILE,
-                                                  ignore=BUILD_IGNORE), force=True)
+                                                  ignore=BUILD_IGNORE,
+                                                  credential_files=project.credential_files()),
+                    force=True)
     choice = choose_base(project, base)
     request = BuildRequest(
         context=project.root, dockerfile=project.root / BUILD_DOCKERFILE,
         tag=tag or project.image, base_image=choice.image,
         labels=(*image_labels(project, choice), (LABEL_ROLE, "lab")),
-        ca_cert=resolve_ca_cert(ca_cert), no_cache=no_cache,
+        ca_cert=resolve_ca_cert(ca_cert), no_cache=no_cache, secrets=project.index_secrets(),
     )
     return BuildOutcome(build(request, on_line), choice, use_lock, tuple(notes))
 

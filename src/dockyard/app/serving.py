@@ -75,14 +75,15 @@ def build_serving(project: Project, target: ServeTarget, *, tag: str = "",
     role = ServeRole(target.model, target.predictor)
     artifacts = build_artifacts(project.spec, locked=False, dockerfile=SERVE_DOCKERFILE,
                                 ignore=SERVE_IGNORE, serve=role,
-                                serve_files=tuple(serve_artifacts(requirements)))
+                                serve_files=tuple(serve_artifacts(requirements)),
+                                credential_files=project.credential_files())
     write_artifacts(project.root, artifacts, force=True)
     choice = choose_base(project, base)
     request = BuildRequest(
         context=project.root, dockerfile=project.root / SERVE_DOCKERFILE,
         tag=tag or f"dockyard/{project.spec.name}-serve:latest", base_image=choice.image,
         labels=(*image_labels(project, choice), (LABEL_ROLE, "serve")),
-        ca_cert=resolve_ca_cert(ca_cert),
+        ca_cert=resolve_ca_cert(ca_cert), secrets=project.index_secrets(),
     )
     return ServeBuild(build(request, on_line), choice, target, tuple(requirements))
 

@@ -107,7 +107,8 @@ def generate(ctx: Context, force: bool, as_json: bool) -> None:
     out = ctx.output(as_json)
     project = ctx.project()
     locked = lock_state(project.root, project.spec) == "fresh"
-    artifacts = build_artifacts(project.spec, locked=locked)
+    artifacts = build_artifacts(project.spec, locked=locked,
+                                credential_files=project.credential_files())
     changed = write_artifacts(project.root, artifacts, force=force)
     out.emit({"files": [a.path for a in artifacts], "changed": changed, "locked": locked})
     for art in artifacts:

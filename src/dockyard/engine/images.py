@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import tempfile
 import time
@@ -27,6 +28,9 @@ class BuildRequest:
     ca_cert: Path | None = None
     target: str = ""
     no_cache: bool = False
+    # BuildKit secrets given as content (id, text): written to a private temporary file for the
+    # build's duration, never to the project or an argv.
+    secrets: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,12 @@ def build(req: BuildRequest, on_line: Callable[[str], None] | None = None) -> Bu
             argv += ["--label", f"{key}={value}"]
         if req.ca_cert is not None:
             argv += ["--secret", f"id=ca,src={req.ca_cert}"]
+        for secret_id, content in req.secrets:
+            path = Path(tmp) / f"secret-{secret_id}"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(content)
+            argv += ["--secret", f"id={secret_id},src={path}"]
         if req.target:
             argv += ["--target", req.target]
         if req.no_cache:

@@ -16,6 +16,7 @@ import jinja2
 
 from dockyard import __version__
 from dockyard.generate.artifacts import header
+from dockyard.generate.indexes import INDEX_SECRET, indexes_for
 from dockyard.spec import Spec
 
 UV_VERSION = "0.13.8"
@@ -29,9 +30,6 @@ LAB_CMD = ("jupyter", "lab", "--ip=0.0.0.0", f"--port={LAB_PORT_IN_CONTAINER}", 
            "--ServerApp.root_dir=/workspace")
 # Compilers for sdists; only in the builder stage, so they never reach the image.
 BUILDER_APT = ("build-essential",)
-# Index of CPU-only torch wheels: PyPI's default torch wheels carry several GB of CUDA.
-TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
-TORCH_CUDA_INDEX = "https://download.pytorch.org/whl/cu126"
 
 
 @dataclass(frozen=True)
@@ -51,6 +49,7 @@ class DockerfileView:
     header: str
     role_env: tuple[str, ...]  # KEY=value, value already quoted
     serve_runtime: bool
+    index_secret: str = ""  # the BuildKit secret holding the indexes, when they carry credentials
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,8 @@ def view_for(spec: Spec, *, locked: bool, base_image: str = "",
     if serve is not None:
         return _serve_view(view_for(spec, locked=False, base_image=base_image), spec, serve)
     uv_args: list[str] = ["--require-hashes --no-deps"] if locked else []
-    uv_args += _index_args(spec)
+    indexes = indexes_for(spec)
+    uv_args += indexes.uv_args()
     return DockerfileView(
         base_image=base_image or spec.base_image or spec.default_base_image,
         builder_apt=_builder_apt(spec),
@@ -89,6 +89,7 @@ def view_for(spec: Spec, *, locked: bool, base_image: str = "",
         header=header(),
         role_env=(f"DOCKYARD_HEALTH_URL=http://127.0.0.1:{LAB_PORT_IN_CONTAINER}/api",),
         serve_runtime=False,
+        index_secret=INDEX_SECRET if indexes.secret else "",
     )
 
 
@@ -103,21 +104,6 @@ def _serve_view(lab: DockerfileView, spec: Spec, role: ServeRole) -> DockerfileV
     return replace(lab, deps_file=role.deps_file, port=SERVE_PORT_IN_CONTAINER,
                    cmd=json.dumps(["python", "-m", "dockyard_serve"]), role_env=tuple(env),
                    serve_runtime=True)
-
-
-def _index_args(spec: Spec) -> list[str]:
-    """uv options, one per line of the RUN, each value shell-quoted."""
-    args: list[str] = []
-    if spec.index_url:
-        args.append(f"--index-url {shlex.quote(spec.index_url)}")
-    extra = list(spec.extra_index_urls)
-    if "torch" in spec.gpu_frameworks and not any("pytorch.org" in u for u in extra):
-        extra.append(TORCH_CUDA_INDEX if spec.gpu else TORCH_CPU_INDEX)
-    args += [f"--extra-index-url {shlex.quote(url)}" for url in extra]
-    if extra:
-        # Let the best version win across indexes (torch's index also mirrors numpy etc.).
-        args.append("--index-strategy unsafe-best-match")
-    return args
 
 
 def _builder_apt(spec: Spec) -> tuple[str, ...]:
