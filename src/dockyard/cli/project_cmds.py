@@ -18,7 +18,9 @@ def inspect(ctx: Context, as_json: bool) -> None:
     doc = det.to_json()
     doc["spec"] = {"file": project.loaded.file, "python": project.spec.python,
                    "provenance": project.spec.provenance,
-                   "requirements": list(project.spec.requirements)}
+                   "requirements": list(project.spec.requirements),
+                   "undeclared_not_installed": [i.module for i in det.undeclared_imports
+                                                if not project.spec.installs(i.module)]}
     out.emit(doc)
     out.info(f"project   {project.root}")
     out.info(f"python    {project.spec.python}  ({project.spec.provenance['python']})")
@@ -26,10 +28,12 @@ def inspect(ctx: Context, as_json: bool) -> None:
     for dep in det.dependencies:
         out.info(f"  {dep.requirement():40} {dep.source}")
     if det.undeclared_imports:
-        out.info(f"undeclared imports ({len(det.undeclared_imports)}), installed unless "
-                 "[dependencies] install_undeclared = false:")
+        out.info(f"undeclared imports ({len(det.undeclared_imports)}; [dependencies] "
+                 f"install_undeclared = {_toml(project.spec.install_undeclared)}):")
         for imp in det.undeclared_imports:
-            out.info(f"  {imp.module:20} -> {imp.distribution:28} {', '.join(imp.files[:3])}")
+            shown = imp.distribution if project.spec.installs(imp.module) else \
+                "not installed (unknown name)"
+            out.info(f"  {imp.module:20} -> {shown:28} {', '.join(imp.files[:3])}")
     if det.system_packages:
         out.info(f"system    {' '.join(det.system_packages)}")
     gpu = "wanted" if det.gpu.wanted else "not requested"
@@ -44,6 +48,10 @@ def inspect(ctx: Context, as_json: bool) -> None:
     for finding in det.findings:
         out.info(f"{finding.severity}: {finding.message}"
                  + (f"\n  hint: {finding.hint}" if finding.hint else ""))
+
+
+def _toml(mode: str) -> str:
+    return {"all": "true", "none": "false"}.get(mode, '"known"')
 
 
 @cli.command()

@@ -61,7 +61,9 @@ def folder(value: str) -> str:
 
 
 def index_url(value: str) -> str:
-    """A package index: http(s) or file URL, one line, no spaces."""
+    """A package index: http(s) or file URL, one line, no spaces ("" means PyPI)."""
+    if value == "":
+        return value
     _no_control(value)
     if any(c.isspace() for c in value):
         raise ValueError("must not contain spaces")
@@ -174,4 +176,4 @@ PackageName = Annotated[str, _pydantic(package_name, "spec_package")]
 # Error types whose message is already a sentence for the user (see spec.load._describe).
 CUSTOM_TYPES = frozenset({"spec_path", "spec_folder", "spec_url", "spec_image", "spec_host",
                           "spec_predictor", "spec_env_name", "spec_text", "spec_requirement",
-                          "spec_package"})
+                          "spec_package", "spec_choice"})

@@ -6,9 +6,10 @@ Every field is optional; `resolve` fills the gaps from detection and defaults. S
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from dockyard.spec.checks import (
     Folder,
@@ -27,8 +28,18 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+def _undeclared(value: object) -> bool | Literal["known"]:
+    if isinstance(value, bool) or value == "known":
+        return value
+    raise PydanticCustomError("spec_choice", 'expected true, false or "known"')
+
+
+Undeclared = Annotated[bool | Literal["known"], PlainValidator(_undeclared)]
+
+
 class DependenciesSection(_Section):
-    install_undeclared: bool | None = None
+    # "known": only imports the import map vouches for; true: every one; false: none.
+    install_undeclared: Undeclared | None = None
     extra: list[RequirementText] = Field(default_factory=list)
     exclude: list[PackageName] = Field(default_factory=list)
     index_url: IndexUrl | None = None

@@ -7,7 +7,7 @@ from typing import TypeVar
 
 from packaging.utils import canonicalize_name
 
-from dockyard.detect import Detection
+from dockyard.detect import Detection, is_known
 from dockyard.errors import SpecError
 from dockyard.project import ProjectView
 from dockyard.spec import checks
@@ -63,6 +63,12 @@ class Spec:
     serve: ServeSpec
     spec_file: str
     provenance: dict[str, str] = field(default_factory=dict)
+    install_undeclared: str = "known"  # "known", "all" or "none"
+
+    def installs(self, module: str) -> bool:
+        """Whether an undeclared import of `module` is installed (else it is only reported)."""
+        return self.install_undeclared == "all" or (
+            self.install_undeclared == "known" and is_known(module))
 
     @property
     def default_base_image(self) -> str:
@@ -97,7 +103,7 @@ def resolve(view: ProjectView, loaded: LoadedSpec, det: Detection) -> Spec:
         runtime_requirements=RUNTIME_REQUIREMENTS,
         index_url=_pick(prov, "index_url", "", (user.dependencies.index_url, src),
                         (_detected_url(det.index_url), "detected")),
-        extra_index_urls=tuple(user.dependencies.extra_index_urls)
+        extra_index_urls=tuple(u for u in user.dependencies.extra_index_urls if u)
         or tuple(_detected_url(u) for u in det.extra_index_urls),
         system_packages=tuple(sorted({*det.system_packages, *user.system.packages})),
         compilers=_pick(prov, "compilers", None, (user.build.compilers, src)),
@@ -112,7 +118,15 @@ def resolve(view: ProjectView, loaded: LoadedSpec, det: Detection) -> Spec:
         serve=_serve(loaded, det),
         spec_file=loaded.file,
         provenance=prov,
+        install_undeclared=_undeclared_mode(loaded),
     )
+
+
+def _undeclared_mode(loaded: LoadedSpec) -> str:
+    value = loaded.spec.dependencies.install_undeclared
+    if value is True:
+        return "all"
+    return "none" if value is False else "known"
 
 
 def _detected_url(url: str) -> str:
@@ -140,10 +154,12 @@ def _requirements(loaded: LoadedSpec, det: Detection, prov: dict[str, str], src:
     lines: dict[str, str] = {}
     for dep in det.dependencies:
         lines.setdefault(dep.name, dep.requirement())
-    install_undeclared = deps.install_undeclared is not False
+    mode = _undeclared_mode(loaded)
     prov["install_undeclared"] = src if deps.install_undeclared is not None else "default"
-    if install_undeclared:
-        for imp in det.undeclared_imports:
+    for imp in det.undeclared_imports:
+        # A name the import map does not know may be a private module: installing it from
+        # PyPI under that name is how dependency confusion gets in. Reported, not installed.
+        if mode == "all" or (mode == "known" and is_known(imp.module)):
             lines.setdefault(canonicalize_name(imp.distribution), imp.distribution)
     for extra in deps.extra:
         name = canonicalize_name(_name_of(extra))
