@@ -67,3 +67,80 @@ def test_credentialed_index_url_leaves_no_trace_in_the_image(engine: None,
         assert version == "1.16.0"  # installed through the credentialed index
     finally:
         docker("rmi", "-f", tag, check=False)
+
+
+PREDICTOR = '''\
+class Echo:
+    def setup(self) -> None:
+        pass
+
+    def predict(self, value: str) -> str:
+        return value
+'''
+
+
+def _recording_docker(tmp_path: Path) -> tuple[Path, Path]:
+    """A docker client that logs its argv (what `ps` shows) before running the real one."""
+    log = tmp_path / "argv.log"
+    wrapper = tmp_path / "docker"
+    wrapper.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {log}\nexec {DOCKER} "$@"\n')
+    wrapper.chmod(0o755)
+    return wrapper, log
+
+
+def test_lab_token_and_serve_key_never_reach_an_argv(engine: None, tmp_path: Path) -> None:
+    import json
+    import urllib.error
+    import urllib.request
+
+    wrapper, log = _recording_docker(tmp_path)
+    root = tmp_path / "secretproj"
+    root.mkdir()
+    (root / "pred.py").write_text(PREDICTOR)
+    (root / "requirements.txt").write_text("six==1.16.0\n")
+    key = secrets.token_hex(16)
+    env = {"DOCKYARD_DOCKER": str(wrapper), "DOCKYARD_API_KEY": key}
+    tag = f"dockyard-test/secrets:s{os.getpid()}"
+    try:
+        built = run_dockyard("-C", str(root), "build", "--tag", tag, env=env)
+        assert built.code == 0, built.stderr[-3000:]
+        lab = run_dockyard("-C", str(root), "-v", "lab", "--detach", "--json", "--port",
+                           str(_free_port()), env=env)
+        assert lab.code == 0, lab.stderr[-3000:]
+        token = json.loads(lab.stdout)["token"]  # lab answered with it: the value got through
+        serve = run_dockyard("-C", str(root), "-v", "serve", "--predictor", "pred:Echo",
+                             "--detach", "--json", "--port", str(_free_port()), env=env)
+        assert serve.code == 0, serve.stderr[-3000:]
+        url = json.loads(serve.stdout)["url"]
+        argv_log = log.read_text()
+        assert "JUPYTER_TOKEN" in argv_log and "DOCKYARD_API_KEY" in argv_log
+        for secret in (token, key):
+            assert secret not in argv_log
+            assert secret not in lab.stderr + serve.stderr  # -v prints every engine command
+        body = json.dumps({"instances": [{"value": "hi"}]}).encode()
+
+        def status(headers: dict[str, str]) -> int:
+            request = urllib.request.Request(f"{url}/predict", data=body, method="POST",
+                                             headers={"Content-Type": "application/json",
+                                                      **headers})
+            try:
+                with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
+                        request, timeout=30) as response:
+                    return int(response.status)
+            except urllib.error.HTTPError as exc:
+                return exc.code
+
+        assert status({}) == 401  # the key reached the server by name
+        assert status({"X-API-Key": key}) == 200
+    finally:
+        run_dockyard("-C", str(root), "stop", env={"DOCKYARD_DOCKER": DOCKER})
+        for image in (tag, "dockyard/secretproj-serve:latest"):
+            docker("rmi", "-f", image, check=False)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -5,9 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dockyard.engine._cmd import docker, docker_client
 from dockyard.engine.images import LABEL_PROJECT, LABEL_ROLE
@@ -56,6 +57,13 @@ class RunRequest:
     read_only: bool = False
     stop_timeout: int = 0  # seconds `docker stop` waits before SIGKILL; 0: the engine's 10 s
     drop_caps: bool = True
+    # Secrets (name, value): passed as `-e NAME` with the value in the docker client's own
+    # environment, so no `ps` and no `-v` log shows it.
+    secrets: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    def child_env(self) -> dict[str, str]:
+        """The environment the docker client needs for this request's secrets."""
+        return dict(self.secrets)
 
 
 def run_argv(req: RunRequest, *, detach: bool, interactive: bool = False) -> list[str]:
@@ -84,18 +92,20 @@ def run_argv(req: RunRequest, *, detach: bool, interactive: bool = False) -> lis
         argv += ["-p", port.arg()]
     for key, value in req.env:
         argv += ["-e", f"{key}={value}"]
+    for key, _value in req.secrets:
+        argv += ["-e", key]
     return [*argv, req.image, *req.command]
 
 
 def run_foreground(req: RunRequest) -> int:
     """Run attached, passing the terminal through; returns the command's own exit code."""
     argv = [docker_client().path, *run_argv(req, detach=False, interactive=True)]
-    return subprocess.run(argv, check=False).returncode
+    return subprocess.run(argv, check=False, env={**os.environ, **req.child_env()}).returncode
 
 
 def start(req: RunRequest) -> str:
     """Start detached; returns the container id."""
-    return docker(*run_argv(req, detach=True)).stdout.strip()
+    return docker(*run_argv(req, detach=True), env=req.child_env()).stdout.strip()
 
 
 @dataclass(frozen=True)
