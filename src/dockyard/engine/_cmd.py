@@ -36,6 +36,10 @@ class Client:
 def docker_client() -> Client:
     """The docker CLI to use: $DOCKYARD_DOCKER, else the first BuildKit-capable one on PATH."""
     forced = os.environ.get("DOCKYARD_DOCKER")
+    if forced and not (os.path.isfile(forced) and os.access(forced, os.X_OK)):
+        raise EngineUnavailable(f"DOCKYARD_DOCKER={forced!r} is not an executable file",
+                                hint="point DOCKYARD_DOCKER at a docker client (e.g. "
+                                     "/usr/bin/docker), or unset it to search PATH")
     candidates = [forced] if forced else _candidates()
     if not candidates:
         raise EngineUnavailable("no docker client found on PATH",

@@ -52,9 +52,14 @@ def ensure_available() -> None:
                              "(`dockyard doctor` says how)")
 
 
-def validate(project: ComposeProject) -> None:
-    """`docker compose config`: Compose's own check of the file and its interpolation."""
-    docker(*project.argv("config", "--quiet", profiles=ALL_PROFILES))
+def check(project: ComposeProject) -> str:
+    """What `docker compose config` (Compose's own check of the file and its interpolation)
+    objects to, .env included; "" when nothing."""
+    result = docker(*project.argv("config", "--quiet", profiles=ALL_PROFILES), check=False)
+    if result.returncode == 0:
+        return ""
+    lines = [ln.strip() for ln in result.stderr.strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else f"exit code {result.returncode}"
 
 
 def up(project: ComposeProject, services: Sequence[str], *, wait_timeout: int = 300,

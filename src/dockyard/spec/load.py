@@ -42,10 +42,17 @@ def load_spec(view: ProjectView) -> LoadedSpec:
     if view.exists(SPEC_FILE):
         return LoadedSpec(parse_spec(_read_toml(view, SPEC_FILE), SPEC_FILE), SPEC_FILE)
     if view.exists("pyproject.toml"):
-        table = _read_toml(view, "pyproject.toml").get("tool", {}).get("dockyard")
+        tool = _read_toml(view, "pyproject.toml").get("tool", {})
+        if not isinstance(tool, dict):
+            raise SpecError("pyproject.toml", [f"tool: expected a table, got {_toml_repr(tool)}"],
+                            hint="make `tool` a table ([tool.<name>] sections), or remove it")
+        table = tool.get("dockyard")
+        name = "pyproject.toml [tool.dockyard]"
         if isinstance(table, dict):
-            name = "pyproject.toml [tool.dockyard]"
             return LoadedSpec(parse_spec(table, name), name)
+        if table is not None:
+            raise SpecError(name, [f"tool.dockyard: expected a table, got {_toml_repr(table)}"],
+                            hint="write the spec as a [tool.dockyard] table, or remove the key")
     return LoadedSpec(UserSpec(), "")
 
 
