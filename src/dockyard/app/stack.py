@@ -124,7 +124,8 @@ def write_stack(stack: Stack, force: bool = False) -> Written:
     changed = write_artifacts(root, artifacts, force)
     added = _write_env(stack)
     notes = [*envfile.ensure_ignored(root, ".gitignore", None),
-             *envfile.ensure_ignored(root, ".dockerignore", dockerignore(stack.project.spec))]
+             *envfile.ensure_ignored(root, ".dockerignore", dockerignore(
+                 stack.project.spec, stack.project.credential_files()))]
     for folder in stack.context.data_dirs:  # a bind volume needs its folder to exist
         files.make_dirs(root, folder.strip("/"))
     if added:
