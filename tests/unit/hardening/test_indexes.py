@@ -4,6 +4,8 @@ and in the build."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from dockyard.app.context import Project, load_project
 from dockyard.generate import build_artifacts, indexes_for, render_dockerfile, view_for
 
 TOKEN = "s3cr3t-T0KEN-4f9a"
+REPO = Path(__file__).resolve().parents[3]
 
 
 def project_with(root: Path, requirements: str, files: dict[str, str] | None = None) -> Project:
@@ -86,6 +89,11 @@ def test_credentialed_index_is_a_build_secret_not_a_run_line(
     assert "--mount=type=secret,id=uv_index" in dockerfile
     assert ". /run/secrets/uv_index" in dockerfile
     assert all(TOKEN not in text for text in artifacts.values())
+    hadolint = Path(sys.executable).parent / "hadolint"
+    (tmp_path / "Dockerfile").write_text(dockerfile)
+    linted = subprocess.run([str(hadolint), "--config", str(REPO / ".hadolint.yaml"),
+                             str(tmp_path / "Dockerfile")], capture_output=True, text=True)
+    assert linted.returncode == 0, linted.stdout + linted.stderr
     # The file holding the token never enters the build context, so not the image either.
     assert project.credential_files() == ("requirements.txt",)
     assert "\n/requirements.txt\n" in artifacts[".dockerignore"]
