@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
+import sys
 from pathlib import Path
 
 from tests.conftest import run_dockyard
@@ -144,3 +145,51 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def test_down_volumes_lists_exactly_what_it_deleted(engine: None, tmp_path: Path) -> None:
+    import json
+
+    root = tmp_path / "downproj"
+    root.mkdir()
+    (root / "dockyard.toml").write_text("[services.redis]\n")
+    env = {"DOCKYARD_DOCKER": DOCKER, "DOCKYARD_SERVICE_IMAGES": "official"}
+    ran = run_dockyard("-C", str(root), "compose", "--json", env=env)
+    assert ran.code == 0, ran.stderr
+    project = json.loads(ran.stdout)["project"]
+    # The volume as Compose would have created it for the stack's redis.
+    volume = f"{project}_redis-data"
+    docker("volume", "create", "--label", f"com.docker.compose.project={project}",
+           "--label", "com.docker.compose.volume=redis-data", volume)
+    try:
+        kept = run_dockyard("-C", str(root), "down", "--json", env=env)
+        assert kept.code == 0, kept.stderr
+        assert json.loads(kept.stdout)["kept_volumes"] == [volume]
+        gone = run_dockyard("-C", str(root), "down", "--volumes", "--json", env=env)
+        assert gone.code == 0, gone.stderr
+        doc = json.loads(gone.stdout)
+        assert doc["removed_volumes"] == [volume] and doc["kept_volumes"] == []
+        assert docker("volume", "inspect", volume, check=False).returncode != 0
+    finally:
+        docker("volume", "rm", "-f", volume, check=False)
+
+
+def test_a_comma_in_the_project_path_mounts_that_folder(engine: None, tmp_path: Path) -> None:
+    """`--mount` is read as CSV: `we,target=/etc` once split into a second field."""
+    root = tmp_path / "we,ird"
+    root.mkdir()
+    (root / "requirements.txt").write_text("six==1.16.0\n")
+    (root / "marker.txt").write_text("mounted from the right folder\n")
+    env = {"DOCKYARD_DOCKER": DOCKER}
+    tag = f"dockyard-test/comma:s{os.getpid()}"
+    try:
+        built = run_dockyard("-C", str(root), "build", "--tag", tag, env=env)
+        assert built.code == 0, built.stderr[-3000:]
+        (root / "marker.txt").write_text("changed on the host after the build\n")
+        ran = subprocess.run([sys.executable, "-m", "dockyard", "-C", str(root), "run", "--",
+                              "cat", "marker.txt"], capture_output=True, text=True,
+                             env={**os.environ, **env}, check=False)
+        assert ran.returncode == 0, ran.stderr
+        assert ran.stdout == "changed on the host after the build\n"  # the bind, not the image
+    finally:
+        docker("rmi", "-f", tag, check=False)
