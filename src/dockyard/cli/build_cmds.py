@@ -19,22 +19,13 @@ def build(ctx: Context, tag: str, base: str | None, ca_cert: str | None, locked:
           no_cache: bool, as_json: bool) -> None:
     """Build the project's image on the Docker engine (BuildKit)."""
     from dockyard.app.building import build_project
-    from dockyard.cli._output import BuildProgress
+    from dockyard.cli._output import BuildProgress, report_undeclared
     from dockyard.engine._cmd import ping
 
     out = ctx.output(as_json)
     ping()
     project = ctx.project()
-    for imp in project.detection.undeclared_imports:
-        if project.spec.installs(imp.module):
-            out.note(f"undeclared import {imp.module!r} -> installing {imp.distribution}")
-        else:
-            out.warn(f"undeclared import {imp.module!r} ({', '.join(imp.files[:3])}) is not "
-                     "installed: dockyard's import map does not know it, and a PyPI package "
-                     "of that name may not be the one you mean",
-                     hint=f"declare it (e.g. in requirements.txt), or set [dependencies] "
-                          f"install_undeclared = true to install {imp.distribution} from the "
-                          "index")
+    report_undeclared(out, project)
     out.note(f"building {tag or project.image} (Python {project.spec.python})…")
     outcome = build_project(project, tag=tag, base=base, ca_cert=ca_cert, locked=locked,
                             no_cache=no_cache, on_line=BuildProgress(out))

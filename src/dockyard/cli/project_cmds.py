@@ -109,11 +109,13 @@ def lock(ctx: Context, ca_cert: str | None, as_json: bool) -> None:
 @click.pass_obj
 def generate(ctx: Context, force: bool, as_json: bool) -> None:
     """Write Dockerfile and .dockerignore (and the dependency list they use)."""
+    from dockyard.cli._output import report_undeclared
     from dockyard.generate import build_artifacts, write_artifacts
     from dockyard.lock import lock_state
 
     out = ctx.output(as_json)
     project = ctx.project()
+    report_undeclared(out, project)
     locked = lock_state(project.root, project.spec) == "fresh"
     artifacts = build_artifacts(project.spec, locked=locked,
                                 credential_files=project.credential_files())

@@ -62,3 +62,8 @@ def test_inspect_and_init_report_the_unknown_import(project: Path) -> None:
     assert 'install_undeclared = "known"' in toml
     assert "not installed: acme_internal_utils" in toml
     assert "acme-internal-utils" not in requirements(project)  # the template keeps the default
+    generated = run_dockyard("-C", str(project), "generate")
+    assert generated.code == 0, generated.stderr
+    assert "warning: undeclared import 'acme_internal_utils' (train.py) is not installed" \
+        in generated.stderr
+    assert "acme" not in (project / ".dockyard" / "requirements.txt").read_text()
