@@ -88,12 +88,17 @@ def read_text(root: Path, rel: str) -> str | None:
         return fh.read()
 
 
-def write_text(root: Path, rel: str, content: str, mode: int = 0o644) -> None:
-    """Replace ROOT/REL with CONTENT (folders created as needed), never through a link."""
+def write_text(root: Path, rel: str, content: str, mode: int | None = None) -> None:
+    """Replace ROOT/REL with CONTENT (folders created as needed), never through a link.
+    A file that exists keeps its owner, and its mode unless `mode` is given (default 0644)."""
     parts = _parts(rel)
     with _folder(root, parts[:-1], rel, create=True) as fd:
         name = parts[-1]
-        if _kind(fd, name) not in (None, stat.S_IFREG):
+        try:
+            old: os.stat_result | None = os.lstat(name, dir_fd=fd)
+        except FileNotFoundError:
+            old = None
+        if old is not None and not stat.S_ISREG(old.st_mode):
             raise _refuse_link(rel)
         tmp = f".{name}.{secrets.token_hex(6)}.dockyard-tmp"
         handle = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
@@ -101,7 +106,11 @@ def write_text(root: Path, rel: str, content: str, mode: int = 0o644) -> None:
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as fh:
                 fh.write(content)
-                os.fchmod(fh.fileno(), mode)
+                if old is not None:
+                    with contextlib.suppress(PermissionError):
+                        os.fchown(fh.fileno(), old.st_uid, old.st_gid)
+                os.fchmod(fh.fileno(), mode if mode is not None else (
+                    stat.S_IMODE(old.st_mode) if old is not None else 0o644))
             os.replace(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
         except BaseException:
             with contextlib.suppress(OSError):

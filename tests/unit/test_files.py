@@ -123,3 +123,15 @@ def test_lock_refuses_a_symlinked_lock_file(layout: tuple[Path, Path],
         lock(root, load_project(root).spec, None)
     assert not resolved  # refused before resolving anything
     assert untouched(other)
+
+
+def test_a_users_file_keeps_its_mode_when_dockyard_appends(layout: tuple[Path, Path]) -> None:
+    from dockyard.stack.envfile import ensure_ignored
+
+    root, _ = layout
+    (root / ".gitignore").write_text("*.pyc")
+    os.chmod(root / ".gitignore", 0o664)
+    assert ensure_ignored(root, ".gitignore", None) == ["added .env to .gitignore"]
+    assert (root / ".gitignore").read_text().startswith("*.pyc\n")
+    assert (root / ".gitignore").stat().st_mode & 0o777 == 0o664
+    assert not [p for p in root.iterdir() if p.name.endswith(".dockyard-tmp")]
