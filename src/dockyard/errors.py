@@ -68,7 +68,13 @@ class EngineError(DockyardError):
 
 
 class BuildFailed(EngineError):
-    pass
+    """`log` is the whole build output, for a file the hint can name."""
+
+    def __init__(self, message: str, *, argv: Sequence[str] = (), returncode: int = 1,
+                 stderr_tail: str = "", hint: str = "", log: str = "") -> None:
+        super().__init__(message, argv=argv, returncode=returncode, stderr_tail=stderr_tail,
+                         hint=hint)
+        self.log = log
 
 
 class ImageNotFound(EngineError):

@@ -21,9 +21,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from dockyard import files
 from dockyard.errors import UserError
 from dockyard.generate import LOCK_FILE, input_digest, merged_requirements
 from dockyard.generate.artifacts import header
+from dockyard.generate.indexes import indexes_for
 from dockyard.spec import Spec
 
 RESOLVED_FILE = ".dockyard/resolved.txt"
@@ -73,8 +75,9 @@ def uv_binary() -> str:
 
 def lock(root: Path, spec: Spec, ca_cert: Path | None) -> LockResult:
     """Resolve and write dockyard.lock; a resolution failure is the user's to fix."""
+    files.check_target(root, LOCK_FILE)  # before minutes of resolving, not after
     body = compile_pins(spec, ca_cert, root)
-    (root / LOCK_FILE).write_text(_pinned_text(spec, body, ()))
+    files.write_text(root, LOCK_FILE, _pinned_text(spec, body, ()))
     return LockResult(LOCK_FILE, len(_pins(body)), input_digest(spec))
 
 
@@ -86,10 +89,10 @@ def resolve_for_build(root: Path, spec: Spec, ca_cert: Path | None,
         return _read(root, LOCK_FILE, reused=True)
     if not refresh and pinned_state(root / RESOLVED_FILE, spec) == "fresh":
         return _read(root, RESOLVED_FILE, reused=True)
+    files.check_target(root, RESOLVED_FILE)
     body = compile_pins(spec, ca_cert, root)
-    target = root / RESOLVED_FILE
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(_pinned_text(spec, body, without_wheels(spec, body, ca_cert)))
+    files.write_text(root, RESOLVED_FILE,
+                     _pinned_text(spec, body, without_wheels(spec, body, ca_cert)))
     return _read(root, RESOLVED_FILE, reused=False)
 
 
@@ -104,7 +107,7 @@ def compile_pins(spec: Spec, ca_cert: Path | None, root: Path | None = None) -> 
         argv = [*_compile_argv(spec, source, out), "--generate-hashes"]
         if root is not None and spec.install_project == "setup.py":
             argv.insert(4, str(root / "setup.py"))
-        proc = _uv(argv, ca_cert)
+        proc = _uv(argv, spec, ca_cert)
         if proc.returncode != 0:
             raise ResolutionFailed(_reason(proc.stderr), proc.stderr)
         return out.read_text()
@@ -118,7 +121,7 @@ def without_wheels(spec: Spec, body: str, ca_cert: Path | None) -> tuple[str, ..
         source = Path(tmp) / "pins.in"
         source.write_text("\n".join(pins) + "\n")
         argv = [*_compile_argv(spec, source, Path(tmp) / "out.txt"), "--no-deps"]
-        proc = _uv([*argv, "--only-binary", ":all:"], ca_cert)
+        proc = _uv([*argv, "--only-binary", ":all:"], spec, ca_cert)
         if proc.returncode == 0:
             return ()
         named = {p.split("==")[0] for p in pins if re.search(
@@ -126,27 +129,29 @@ def without_wheels(spec: Spec, body: str, ca_cert: Path | None) -> tuple[str, ..
         return tuple(sorted(named)) or ("(unknown)",)
 
 
-def _uv(argv: list[str], ca_cert: Path | None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ)
+def _uv(argv: list[str], spec: Spec, ca_cert: Path | None) -> subprocess.CompletedProcess[str]:
+    """uv with the indexes and strategy the build uses (`indexes_for`), passed in its
+    environment rather than argv, where any local user could read an index's credentials."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_INDEX", "UV_DEFAULT_INDEX",
+                        "UV_INDEX_STRATEGY")}
+    env.update(indexes_for(spec).uv_env())
     if ca_cert is not None:
         env["SSL_CERT_FILE"] = str(ca_cert)
     try:
         return subprocess.run(argv, capture_output=True, text=True, check=False, env=env,
                               timeout=UV_TIMEOUT)
     except subprocess.TimeoutExpired:
-        raise UserError(f"resolving dependencies took over {UV_TIMEOUT} s",
-                        hint="check that the package index is reachable (a proxy may need "
-                             "--ca-cert)") from None
+        raise UserError(f"resolving the dependencies took longer than {UV_TIMEOUT}s and was "
+                        "stopped",
+                        hint="check that the package index answers (a proxy may need "
+                             "--ca-cert), or pin the dependencies more narrowly") from None
 
 
 def _compile_argv(spec: Spec, source: Path, out: Path) -> list[str]:
     argv = [uv_binary(), "pip", "compile", str(source), "-o", str(out), "--no-header",
             "--quiet", "--python-version", spec.python, "--python-platform",
             target_platform(spec.python), "--no-annotate"]
-    if spec.index_url:
-        argv += ["--index-url", spec.index_url]
-    for url in spec.extra_index_urls:
-        argv += ["--extra-index-url", url]
     return argv
 
 

@@ -120,7 +120,8 @@ def test_code_only_change_reuses_the_dependency_layer(example: BuiltProject) -> 
     cached = doc["cached_steps"]
     assert any("uv pip install" in step for step in cached), cached
     assert any("COPY --from=builder /opt/venv" in step for step in cached), cached
-    assert not any("COPY . /workspace/" in step for step in cached)
+    assert not any("COPY . /src/" in step for step in cached)
+    assert not any("COPY --from=code /src/ /workspace/" in step for step in cached)
     assert doc["id"] != example.build_json["id"]
 
 

@@ -33,12 +33,12 @@ def _project_with(tmp_path: Path, toml: str) -> object:
 
 
 def test_shell_metacharacters_in_values_are_quoted(tmp_path: Path) -> None:
+    # Spaces, newlines and `;` are refused by the spec's checks (tests/cli/test_spec_strings.py);
+    # what a URL may hold still reaches the RUN line quoted.
     project = _project_with(tmp_path, (
-        'version = 1\n[dependencies]\nindex_url = "https://example.org/$(touch /tmp/pwned)"\n'
-        '[build]\nbase_image = "python:3.11-slim;rm -rf /"\n'))
+        'version = 1\n[dependencies]\nindex_url = "https://example.org/$(touch${IFS}pwned)"\n'))
     text = render_dockerfile(view_for(project.spec))  # type: ignore[attr-defined]
-    assert "'https://example.org/$(touch /tmp/pwned)'" in text
-    assert "ARG BASE_IMAGE='python:3.11-slim;rm -rf /'" in text
+    assert "'https://example.org/$(touch${IFS}pwned)'" in text
     assert not re.search(r"[^'/]\$\(touch", text)
 
 

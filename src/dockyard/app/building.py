@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from dockyard import files
 from dockyard.app.context import Project, resolve_ca_cert
 from dockyard.app.declared import declaration_sites
 from dockyard.engine import base as airgap
@@ -19,9 +20,10 @@ from dockyard.engine.images import (
     image_exists,
     image_python,
     latest_image,
+    log_hint,
     try_pull,
 )
-from dockyard.errors import UserError
+from dockyard.errors import BuildFailed, UserError
 from dockyard.generate import build_artifacts, write_artifacts
 from dockyard.lock import Resolution, ResolutionFailed, lock_state, resolve_for_build
 
@@ -117,16 +119,29 @@ def build_project(project: Project, *, tag: str = "", base: str | None = None,
     write_artifacts(project.root, build_artifacts(project.spec, pinned=resolution.path,
                                                   from_source=bool(resolution.from_source),
                                                   dockerfile=BUILD_DOCKERFILE,
-                                                  ignore=BUILD_IGNORE), force=True)
+                                                  ignore=BUILD_IGNORE,
+                                                  credential_files=project.credential_files()),
+                    force=True)
     choice = choose_base(project, base, on_line)
     request = BuildRequest(
         context=project.root, dockerfile=project.root / BUILD_DOCKERFILE,
         tag=tag or project.image, base_image=choice.image,
         labels=(*image_labels(project, choice), (LABEL_ROLE, "lab")),
-        ca_cert=ca, no_cache=no_cache, log_file=project.root / BUILD_LOG,
+        ca_cert=ca, no_cache=no_cache, secrets=project.index_secrets(),
     )
-    return BuildOutcome(build(request, on_line), choice, state == "fresh", resolution,
-                        tuple(notes))
+    return BuildOutcome(build_logged(project, request, on_line), choice, state == "fresh",
+                        resolution, tuple(notes))
+
+
+def build_logged(project: Project, request: BuildRequest,
+                 on_line: Callable[[str], None] | None) -> BuildResult:
+    """Build; on failure the whole log goes to .dockyard/build.log, which the hint names."""
+    try:
+        return build(request, on_line)
+    except BuildFailed as exc:
+        files.write_text(project.root, BUILD_LOG, exc.log)
+        exc.hint = log_hint(project.root / BUILD_LOG)
+        raise
 
 
 def resolve_dependencies(project: Project, ca_cert: Path | None,
@@ -137,8 +152,7 @@ def resolve_dependencies(project: Project, ca_cert: Path | None,
         return resolve_for_build(project.root, project.spec, ca_cert, refresh)
     except ResolutionFailed as exc:
         log = project.root / BUILD_LOG
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text(exc.log)
+        files.write_text(project.root, BUILD_LOG, exc.log)
         lines = [f"{req} is declared in {where}"
                  for req, where in declaration_sites(project, exc.uv_message)]
         raise UserError("\n".join([exc.message, *lines[:5]]),

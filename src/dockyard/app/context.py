@@ -5,12 +5,18 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dockyard.detect import Detection, detect
 from dockyard.errors import UserError
+from dockyard.generate.indexes import INDEX_SECRET, indexes_for
 from dockyard.naming import local_image
 from dockyard.project import ProjectView
 from dockyard.spec import LoadedSpec, Spec, load_spec, resolve
+from dockyard.spec.checks import has_credentials
+
+# Where dependency files and their index URLs live.
+_TEXT_SUFFIXES = (".txt", ".in", ".toml", ".cfg", ".ini", ".yml", ".yaml", ".lock", ".conf")
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,29 @@ class Project:
     @property
     def image(self) -> str:
         return local_image(self.spec.name)
+
+    def credential_files(self) -> tuple[str, ...]:
+        """Project files that hold an index URL's credentials (requirements.txt with
+        `--index-url https://user:TOKEN@…`, a dockyard.toml, …): kept out of every image."""
+        urls = (self.spec.index_url, *self.spec.extra_index_urls)
+        userinfo = {urlsplit(u).netloc.rsplit("@", 1)[0] for u in urls if u and has_credentials(u)}
+        if not userinfo:
+            return ()
+        found = []
+        for rel in self.view.files():
+            if not rel.endswith(_TEXT_SUFFIXES) and not rel.rsplit("/", 1)[-1].startswith(
+                    ("Pipfile", "requirements")):
+                continue
+            path = self.root / rel
+            if path.stat().st_size <= 2_000_000 and any(
+                    secret in self.view.read_text(rel) for secret in userinfo):
+                found.append(rel)
+        return tuple(found)
+
+    def index_secrets(self) -> tuple[tuple[str, str], ...]:
+        """The BuildKit secret the Dockerfile mounts when index URLs carry credentials."""
+        text = indexes_for(self.spec).secret_text()
+        return ((INDEX_SECRET, text),) if text else ()
 
 
 def load_project(path: str | Path) -> Project:

@@ -80,8 +80,8 @@ def start_lab(project: Project, image: str, *, port: int | None = None, host: st
     allow_root = ("--allow-root",) if req.user.startswith("0:") else ()
     req = replace(req, command=(*_lab_cmd(), *allow_root), name=name,
                   ports=(ctr.Port(port, 8888, host),),
-                  env=(*req.env, ("JUPYTER_TOKEN", token),
-                       ("DOCKYARD_HEALTH_URL", "http://127.0.0.1:8888/api")))
+                  env=(*req.env, ("DOCKYARD_HEALTH_URL", "http://127.0.0.1:8888/api")),
+                  secrets=(("JUPYTER_TOKEN", token),))
     container = ctr.start(req)
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
     base_url = f"http://{shown_host}:{port}"

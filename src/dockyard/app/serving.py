@@ -76,14 +76,15 @@ def build_serving(project: Project, target: ServeTarget, *, tag: str = "",
     role = ServeRole(target.model, target.predictor)
     artifacts = build_artifacts(project.spec, dockerfile=SERVE_DOCKERFILE,
                                 ignore=SERVE_IGNORE, serve=role,
-                                serve_files=tuple(serve_artifacts(requirements)))
+                                serve_files=tuple(serve_artifacts(requirements)),
+                                credential_files=project.credential_files())
     write_artifacts(project.root, artifacts, force=True)
     choice = choose_base(project, base)
     request = BuildRequest(
         context=project.root, dockerfile=project.root / SERVE_DOCKERFILE,
         tag=tag or local_image(f"{project.spec.name}-serve"), base_image=choice.image,
         labels=(*image_labels(project, choice), (LABEL_ROLE, "serve")),
-        ca_cert=resolve_ca_cert(ca_cert),
+        ca_cert=resolve_ca_cert(ca_cert), secrets=project.index_secrets(),
     )
     return ServeBuild(build(request, on_line), choice, target, tuple(requirements))
 
@@ -113,6 +114,9 @@ def start_serving(project: Project, image: str, *, port: int | None = None,
         ports=(ctr.Port(port, 8080, host),), read_only=True,
         stop_timeout=35,  # the server drains in-flight requests (deadline 30 s) on SIGTERM
         env=(*_server_env(project, workers), ("DOCKYARD_IMAGE_ID", image_id or image)),
+        # The key reaches the container's environment only: never the image, nor an argv.
+        secrets=(("DOCKYARD_API_KEY", api_key),) if (api_key := os.environ.get(
+            "DOCKYARD_API_KEY")) else (),
     )
     container = ctr.start(req)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
@@ -129,9 +133,6 @@ def _server_env(project: Project, workers: int | None) -> tuple[tuple[str, str],
     env = [("DOCKYARD_MAX_BATCH", str(s.max_batch)), ("DOCKYARD_MAX_WAIT_MS", str(s.max_wait_ms))]
     if workers or s.workers:
         env.append(("DOCKYARD_WORKERS", str(workers or s.workers)))
-    # The key reaches the container's environment only, never the image.
-    if os.environ.get("DOCKYARD_API_KEY"):
-        env.append(("DOCKYARD_API_KEY", os.environ["DOCKYARD_API_KEY"]))
     return tuple(env)
 
 

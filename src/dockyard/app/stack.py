@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from dockyard import files
 from dockyard.app.building import build_project
 from dockyard.app.context import Project
 from dockyard.app.running import port_free
@@ -117,12 +118,17 @@ def write_stack(stack: Stack, force: bool = False) -> Written:
     root = stack.project.root
     artifacts = [compose_artifact(stack.spec, stack.context)]
     check_writable(root, artifacts, force)
+    for rel in (envfile.ENV_FILE, ".gitignore", ".dockerignore"):
+        files.check_target(root, rel)
+    for folder in stack.context.data_dirs:
+        files.check_target(root, folder.strip("/"), folder=True)
     changed = write_artifacts(root, artifacts, force)
     added = _write_env(stack)
     notes = [*envfile.ensure_ignored(root, ".gitignore", None),
-             *envfile.ensure_ignored(root, ".dockerignore", dockerignore(stack.project.spec))]
+             *envfile.ensure_ignored(root, ".dockerignore", dockerignore(
+                 stack.project.spec, stack.project.credential_files()))]
     for folder in stack.context.data_dirs:  # a bind volume needs its folder to exist
-        (root / folder).mkdir(parents=True, exist_ok=True)
+        files.make_dirs(root, folder.strip("/"))
     if added:
         changed.append(envfile.ENV_FILE)
     return Written(tuple(changed), tuple(added), tuple(notes))
@@ -284,12 +290,25 @@ class Teardown:
     kept_volumes: tuple[str, ...]
 
 
+def ensure_ours_to_delete(compose: dc.ComposeProject) -> None:
+    """`down --volumes` deletes what compose.yaml declares: only when dockyard wrote it."""
+    if compose.file.exists() and not is_generated(compose.file):
+        raise UserError("compose.yaml was not written by dockyard: `down --volumes` would "
+                        "delete the volumes it declares, which may hold your data",
+                        hint="run `dockyard down` without --volumes, or delete them yourself "
+                             "with `docker compose down --volumes`")
+
+
 def stop_stack(compose: dc.ComposeProject, *, volumes: bool, on_line: Lines = None) -> Teardown:
     """`down`: containers and network go; volumes only with `volumes=True`, and then the
-    result says which."""
+    result says exactly which: every volume of the project or of the file that existed before
+    and does not after."""
+    if volumes:
+        ensure_ours_to_delete(compose)
     dc.ensure_available()
-    before = dc.project_volumes(compose.name)
+    candidates = sorted({*dc.project_volumes(compose.name), *dc.declared_volumes(compose)})
+    before = dc.existing_volumes(candidates)
     dc.down(compose, volumes=volumes, on_line=on_line)
-    after = set(dc.project_volumes(compose.name))
+    after = dc.existing_volumes(candidates)
     removed = tuple(v for v in before if v not in after)
-    return Teardown(removed, tuple(sorted(after)))
+    return Teardown(removed, tuple(after))

@@ -41,6 +41,20 @@ class Output:
         return time.monotonic() - self.started
 
 
+def report_undeclared(out: Output, project: Any) -> None:
+    """Undeclared imports: which are installed, and which are only reported (unknown names)."""
+    for imp in project.detection.undeclared_imports:
+        if project.spec.installs(imp.module):
+            out.note(f"undeclared import {imp.module!r} -> installing {imp.distribution}")
+        else:
+            out.warn(f"undeclared import {imp.module!r} ({', '.join(imp.files[:3])}) is not "
+                     "installed: dockyard's import map does not know it, and a PyPI package "
+                     "of that name may not be the one you mean",
+                     hint=f"declare it (e.g. in requirements.txt), or set [dependencies] "
+                          f"install_undeclared = true to install {imp.distribution} from the "
+                          "index")
+
+
 def follow_or_detach(out: Output, container: str, detach: bool,
                      stop_timeout: int | None) -> None:
     """Leave a started container running, or show its logs until Ctrl-C, then stop it."""

@@ -26,14 +26,13 @@ def build(ctx: Context, tag: str, base: str | None, ca_cert: str | None, locked:
           no_cache: bool, refresh: bool, as_json: bool) -> None:
     """Build the project's image on the Docker engine (BuildKit)."""
     from dockyard.app.building import build_project
-    from dockyard.cli._output import BuildProgress
+    from dockyard.cli._output import BuildProgress, report_undeclared
     from dockyard.engine._cmd import ping
 
     out = ctx.output(as_json)
     ping()
     project = ctx.project()
-    for imp in project.detection.undeclared_imports:
-        out.note(f"undeclared import {imp.module!r} -> installing {imp.distribution}")
+    report_undeclared(out, project)
     out.note(f"resolving dependencies and building {tag or project.image} (Python "
              f"{project.spec.python})…")
     outcome = build_project(project, tag=tag, base=base, ca_cert=ca_cert, locked=locked,

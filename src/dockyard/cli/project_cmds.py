@@ -19,7 +19,9 @@ def inspect(ctx: Context, as_json: bool) -> None:
     doc["spec"] = {"file": project.loaded.file, "python": project.spec.python,
                    "provenance": project.spec.provenance,
                    "requirements": list(project.spec.requirements),
-                   "install_project": project.spec.install_project}
+                   "install_project": project.spec.install_project,
+                   "undeclared_not_installed": [i.module for i in det.undeclared_imports
+                                                if not project.spec.installs(i.module)]}
     out.emit(doc)
     out.info(f"project   {project.root}")
     out.info(f"python    {project.spec.python}  ({project.spec.provenance['python']})")
@@ -37,10 +39,12 @@ def inspect(ctx: Context, as_json: bool) -> None:
     for dep in det.dependencies:
         out.info(f"  {dep.requirement():40} {dep.source}")
     if det.undeclared_imports:
-        out.info(f"undeclared imports ({len(det.undeclared_imports)}), installed unless "
-                 "[dependencies] install_undeclared = false:")
+        out.info(f"undeclared imports ({len(det.undeclared_imports)}; [dependencies] "
+                 f"install_undeclared = {_toml(project.spec.install_undeclared)}):")
         for imp in det.undeclared_imports:
-            out.info(f"  {imp.module:20} -> {imp.distribution:28} {', '.join(imp.files[:3])}")
+            shown = imp.distribution if project.spec.installs(imp.module) else \
+                "not installed (unknown name)"
+            out.info(f"  {imp.module:20} -> {shown:28} {', '.join(imp.files[:3])}")
     if det.optional_imports:
         out.info(f"optional imports ({len(det.optional_imports)}), never installed by guess:")
         for opt in det.optional_imports:
@@ -61,22 +65,35 @@ def inspect(ctx: Context, as_json: bool) -> None:
                  + (f"\n  hint: {finding.hint}" if finding.hint else ""))
 
 
+def _toml(mode: str) -> str:
+    return {"all": "true", "none": "false"}.get(mode, '"known"')
+
+
 @cli.command()
 @click.option("--force", is_flag=True, help="Replace an existing dockyard.toml.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def init(ctx: Context, force: bool, as_json: bool) -> None:
     """Write dockyard.toml from what was detected."""
+    from dockyard import files
     from dockyard.errors import UserError
     from dockyard.spec.write import spec_text
 
     out = ctx.output(as_json)
     project = ctx.project()
     target = project.root / "dockyard.toml"
+    if project.loaded.file.startswith("pyproject.toml"):
+        # dockyard.toml would silently win over [tool.dockyard], dropping what it does not
+        # repeat (services, pipeline, serve, …).
+        raise UserError("this project's spec is in pyproject.toml [tool.dockyard]; a "
+                        "dockyard.toml would take its place",
+                        hint="edit [tool.dockyard] in pyproject.toml, or move that table to "
+                             "dockyard.toml yourself")
     if target.exists() and not force:
         raise UserError("dockyard.toml already exists; not overwriting it",
                         hint="edit it, or pass --force to write a fresh one")
-    target.write_text(spec_text(project.spec, project.detection))
+    files.check_target(project.root, "dockyard.toml")
+    files.write_text(project.root, "dockyard.toml", spec_text(project.spec, project.detection))
     out.emit({"written": "dockyard.toml"})
     out.info(f"wrote {target}")
 
@@ -107,13 +124,16 @@ def lock(ctx: Context, ca_cert: str | None, as_json: bool) -> None:
 @click.pass_obj
 def generate(ctx: Context, force: bool, as_json: bool) -> None:
     """Write Dockerfile and .dockerignore (and the dependency list they use)."""
+    from dockyard.cli._output import report_undeclared
     from dockyard.generate import LOCK_FILE, build_artifacts, write_artifacts
     from dockyard.lock import lock_state
 
     out = ctx.output(as_json)
     project = ctx.project()
+    report_undeclared(out, project)
     locked = lock_state(project.root, project.spec) == "fresh"
-    artifacts = build_artifacts(project.spec, pinned=LOCK_FILE if locked else "")
+    artifacts = build_artifacts(project.spec, pinned=LOCK_FILE if locked else "",
+                                credential_files=project.credential_files())
     changed = write_artifacts(project.root, artifacts, force=force)
     out.emit({"files": [a.path for a in artifacts], "changed": changed, "locked": locked})
     for art in artifacts:

@@ -55,7 +55,7 @@ def compose_cmd(ctx: Context, force: bool, as_json: bool) -> None:
     """
     from dockyard.app.stack import write_stack
     from dockyard.engine import compose as dc
-    from dockyard.errors import DockyardError
+    from dockyard.errors import EngineError, UserError
 
     out = ctx.output(as_json)
     stack = _load(ctx)
@@ -66,10 +66,15 @@ def compose_cmd(ctx: Context, force: bool, as_json: bool) -> None:
     written = write_stack(stack, force=force)
     try:
         dc.ensure_available()
-        dc.validate(stack.compose)
-        checked = "docker compose config: ok"
-    except DockyardError as exc:  # no plugin or no engine: the file is still written
+    except (UserError, EngineError) as exc:  # no plugin or no docker: the file is still written
         checked = f"not checked with docker compose config ({exc.message})"
+    else:
+        rejected = dc.check(stack.compose)
+        if rejected:
+            raise UserError(f"docker compose config rejects the stack: {rejected}",
+                            hint="fix what it names (a line of .env, or dockyard.toml), then "
+                                 "run `dockyard compose` again")
+        checked = "docker compose config: ok"
     out.emit({"file": "compose.yaml", "project": stack.compose.name,
               "services": [s.name for s in stack.spec.services],
               "steps": [s.name for s in stack.spec.steps], "changed": list(written.changed),
@@ -132,12 +137,14 @@ def up(ctx: Context, detach: bool, rebuild: bool, timeout: int, as_json: bool) -
 @click.pass_obj
 def down(ctx: Context, volumes: bool, as_json: bool) -> None:
     """Stop and remove the stack's containers and network; volumes stay unless --volumes."""
-    from dockyard.app.stack import compose_project, stop_stack
+    from dockyard.app.stack import compose_project, ensure_ours_to_delete, stop_stack
     from dockyard.engine._cmd import ping
 
     out = ctx.output(as_json)
-    ping()
     compose = compose_project(ctx.project())
+    if volumes:
+        ensure_ours_to_delete(compose)  # before the engine: a refusal needs none
+    ping()
     result = stop_stack(compose, volumes=volumes, on_line=_progress(out))
     out.emit({"project": compose.name, "removed_volumes": list(result.removed_volumes),
               "kept_volumes": list(result.kept_volumes)})

@@ -7,6 +7,7 @@ project only through a read-only `ProjectView`.
 
 from __future__ import annotations
 
+from dockyard.detect._import_map import is_known
 from dockyard.detect._merge import detect
 from dockyard.detect._types import (
     Dependency,
@@ -31,4 +32,5 @@ __all__ = [
     "PythonChoice",
     "UndeclaredImport",
     "detect",
+    "is_known",
 ]

@@ -45,6 +45,12 @@ def distribution_for(module: str) -> str:
     return normalize(import_map().imports.get(module, module))
 
 
+def is_known(module: str) -> bool:
+    """Whether the table lists `module` (a vetted module → distribution pair), as opposed to
+    the same-name guess that a private `import acme_utils` would also get."""
+    return module in import_map().imports
+
+
 def undeclared_imports(
     imports: Iterable[tuple[str, str]], local: Iterable[str], declared: Iterable[str]
 ) -> tuple[tuple[UndeclaredImport, ...], list[Finding]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Callable, Sequence
@@ -36,6 +37,10 @@ class Client:
 def docker_client() -> Client:
     """The docker CLI to use: $DOCKYARD_DOCKER, else the first BuildKit-capable one on PATH."""
     forced = os.environ.get("DOCKYARD_DOCKER")
+    if forced and not (os.path.isfile(forced) and os.access(forced, os.X_OK)):
+        raise EngineUnavailable(f"DOCKYARD_DOCKER={forced!r} is not an executable file",
+                                hint="point DOCKYARD_DOCKER at a docker client (e.g. "
+                                     "/usr/bin/docker), or unset it to search PATH")
     candidates = [forced] if forced else _candidates()
     if not candidates:
         raise EngineUnavailable("no docker client found on PATH",
@@ -98,7 +103,7 @@ def docker(
 ) -> Result:
     """Run `docker ARGS`. With `on_line`, stdout+stderr are streamed line by line."""
     argv = (docker_client().path, *args)
-    log.debug("$ %s", " ".join(argv))
+    log.debug("$ %s", " ".join(shown(argv)))
     full_env = {**os.environ, "DOCKER_BUILDKIT": "1", **(env or {})}
     if on_line is not None:
         return _stream(argv, on_line, full_env, check)
@@ -111,6 +116,22 @@ def docker(
     if check and proc.returncode != 0:
         raise engine_error(result)
     return result
+
+
+_SECRET_NAME = re.compile(r"(TOKEN|KEY|PASSWORD|SECRET|CREDENTIAL)", re.I)
+_URL_CREDENTIALS = re.compile(r"(\w+://)[^/@\s]+@")
+
+
+def shown(argv: Sequence[str]) -> list[str]:
+    """argv as logged: values of secret-looking `NAME=value` arguments and URL credentials
+    masked. (dockyard passes secrets by name; this guards what a caller might still add.)"""
+    masked = []
+    for arg in argv:
+        name, sep, _value = arg.partition("=")
+        if sep and _SECRET_NAME.search(name) and "," not in name and "/" not in name:
+            arg = f"{name}=***"
+        masked.append(_URL_CREDENTIALS.sub(r"\1***@", arg))
+    return masked
 
 
 def _stream(argv: Sequence[str], on_line: Callable[[str], None], env: dict[str, str],

@@ -52,9 +52,14 @@ def ensure_available() -> None:
                              "(`dockyard doctor` says how)")
 
 
-def validate(project: ComposeProject) -> None:
-    """`docker compose config`: Compose's own check of the file and its interpolation."""
-    docker(*project.argv("config", "--quiet", profiles=ALL_PROFILES))
+def check(project: ComposeProject) -> str:
+    """What `docker compose config` (Compose's own check of the file and its interpolation)
+    objects to, .env included; "" when nothing."""
+    result = docker(*project.argv("config", "--quiet", profiles=ALL_PROFILES), check=False)
+    if result.returncode == 0:
+        return ""
+    lines = [ln.strip() for ln in result.stderr.strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else f"exit code {result.returncode}"
 
 
 def up(project: ComposeProject, services: Sequence[str], *, wait_timeout: int = 300,
@@ -141,6 +146,28 @@ def project_volumes(name: str) -> list[str]:
     out = docker("volume", "ls", "--filter", f"label={LABEL_COMPOSE_PROJECT}={name}",
                  "--format", "{{.Name}}").stdout
     return sorted(out.split())
+
+
+def declared_volumes(project: ComposeProject) -> list[str]:
+    """The engine names of the volumes the compose file declares (what `down --volumes`
+    removes besides the project's labelled ones); [] without a file."""
+    if not project.file.is_file():
+        return []
+    result = docker(*project.argv("config", "--format", "json", profiles=ALL_PROFILES),
+                    check=False)
+    if result.returncode != 0:
+        return []
+    volumes = json.loads(result.stdout or "{}").get("volumes") or {}
+    return sorted(str(v.get("name") or f"{project.name}_{key}") for key, v in volumes.items()
+                  if isinstance(v, dict) and not v.get("external"))
+
+
+def existing_volumes(names: Sequence[str]) -> list[str]:
+    """Which of these volumes exist on the engine."""
+    if not names:
+        return []
+    out = docker("volume", "ls", "--format", "{{.Name}}").stdout.split()
+    return sorted(set(names) & set(out))
 
 
 def step_times(containers: Sequence[str]) -> dict[str, tuple[str, str]]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dockyard.engine._cmd import docker, docker_client
 from dockyard.engine.images import LABEL_PROJECT, LABEL_ROLE
@@ -19,8 +22,14 @@ class Mount:
     read_only: bool = False
 
     def arg(self) -> str:
-        suffix = ",readonly" if self.read_only else ""
-        return f"type=bind,source={self.source},target={self.target}{suffix}"
+        """`--mount`'s value. Docker reads it as one CSV record, so a field holding a comma or a
+        quote (a project folder named `a,b`) is quoted the CSV way instead of splitting."""
+        fields = ["type=bind", f"source={self.source}", f"target={self.target}"]
+        if self.read_only:
+            fields.append("readonly")
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="").writerow(fields)
+        return buffer.getvalue()
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,13 @@ class RunRequest:
     read_only: bool = False
     stop_timeout: int = 0  # seconds `docker stop` waits before SIGKILL; 0: the engine's 10 s
     drop_caps: bool = True
+    # Secrets (name, value): passed as `-e NAME` with the value in the docker client's own
+    # environment, so no `ps` and no `-v` log shows it.
+    secrets: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+
+    def child_env(self) -> dict[str, str]:
+        """The environment the docker client needs for this request's secrets."""
+        return dict(self.secrets)
 
 
 def run_argv(req: RunRequest, *, detach: bool, interactive: bool = False) -> list[str]:
@@ -77,24 +93,27 @@ def run_argv(req: RunRequest, *, detach: bool, interactive: bool = False) -> lis
         argv += ["-p", port.arg()]
     for key, value in req.env:
         argv += ["-e", f"{key}={value}"]
+    for key, _value in req.secrets:
+        argv += ["-e", key]
     return [*argv, req.image, *req.command]
 
 
 def run_foreground(req: RunRequest) -> int:
     """Run attached, passing the terminal through; returns the command's own exit code."""
     argv = [docker_client().path, *run_argv(req, detach=False, interactive=True)]
-    return subprocess.run(argv, check=False).returncode
+    return subprocess.run(argv, check=False, env={**os.environ, **req.child_env()}).returncode
 
 
 def run_streaming(req: RunRequest, on_line: Callable[[str], None]) -> int:
     """Run attached without a terminal, handing each line of output (stdout and stderr
     merged, in order) to `on_line` as it comes; returns the command's own exit code."""
-    return docker(*run_argv(req, detach=False), on_line=on_line, check=False).returncode
+    return docker(*run_argv(req, detach=False), on_line=on_line, check=False,
+                  env=req.child_env()).returncode
 
 
 def start(req: RunRequest) -> str:
     """Start detached; returns the container id."""
-    return docker(*run_argv(req, detach=True)).stdout.strip()
+    return docker(*run_argv(req, detach=True), env=req.child_env()).stdout.strip()
 
 
 @dataclass(frozen=True)

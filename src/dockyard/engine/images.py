@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import tempfile
 import time
@@ -27,7 +28,9 @@ class BuildRequest:
     ca_cert: Path | None = None
     target: str = ""
     no_cache: bool = False
-    log_file: Path | None = None  # where the whole build log is written
+    # BuildKit secrets given as content (id, text): written to a private temporary file for the
+    # build's duration, never to the project or an argv.
+    secrets: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -55,17 +58,20 @@ def build(req: BuildRequest, on_line: Callable[[str], None] | None = None) -> Bu
             argv += ["--label", f"{key}={value}"]
         if req.ca_cert is not None:
             argv += ["--secret", f"id=ca,src={req.ca_cert}"]
+        for secret_id, content in req.secrets:
+            path = Path(tmp) / f"secret-{secret_id}"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(content)
+            argv += ["--secret", f"id={secret_id},src={path}"]
         if req.target:
             argv += ["--target", req.target]
         if req.no_cache:
             argv.append("--no-cache")
         argv.append(str(req.context))
         result = docker(*argv, on_line=on_line or (lambda _line: None), check=False)
-        if req.log_file is not None:  # streamed: stdout holds stderr's lines too
-            req.log_file.parent.mkdir(parents=True, exist_ok=True)
-            req.log_file.write_text(result.stdout)
-        if result.returncode != 0:
-            raise _build_error(result.stdout, tuple(argv), req.log_file)
+        if result.returncode != 0:  # streamed: stdout holds stderr's lines too
+            raise _build_error(result.stdout, tuple(argv))
         image_id = iid_file.read_text().strip()
     steps, cached = _parse_steps(result.stdout)
     return BuildResult(req.tag, image_id, image_size(image_id), time.monotonic() - started,
@@ -91,14 +97,14 @@ _OUTPUT = re.compile(r"^#(\d+) \d+\.\d+ (.*)$")
 _FAILED = re.compile(r"^#(\d+) ERROR: (.*)$")
 
 
-def _build_error(log: str, argv: tuple[str, ...], log_file: Path | None = None) -> BuildFailed:
+def _build_error(log: str, argv: tuple[str, ...]) -> BuildFailed:
     """A short account of a failed build: the failing step, the tools' own error lines (or
-    the step's last lines), and where the full log is; never the RUN line over again."""
+    the step's last lines); never the RUN line over again. The whole log rides along."""
     failed = next((m for m in map(_FAILED.match, reversed(log.splitlines())) if m), None)
     if failed is None:
         lines = [ln for ln in log.splitlines() if ln.strip()]
         return BuildFailed(f"build failed: {(lines or ['unknown error'])[-1][:300]}", argv=argv,
-                           stderr_tail="\n".join(lines[-12:]), hint=_log_hint(log_file))
+                           stderr_tail="\n".join(lines[-12:]), hint=LOG_HINT, log=log)
     step_id, reason = failed.group(1), failed.group(2)
     step = next((m.group(3) for m in map(_STEP.match, log.splitlines())
                  if m and m.group(1) == step_id), "")
@@ -112,7 +118,7 @@ def _build_error(log: str, argv: tuple[str, ...], log_file: Path | None = None) 
     exit_code = re.search(r"exit code: (\d+)", reason)
     what = f"exit code {exit_code.group(1)}" if exit_code else reason[:200]
     return BuildFailed(f"build failed at {stage} {short_step(step)}: {what}", argv=argv,
-                       stderr_tail="\n".join(shown), hint=_log_hint(log_file))
+                       stderr_tail="\n".join(shown), hint=LOG_HINT, log=log)
 
 
 def short_step(step: str, width: int = 60) -> str:
@@ -122,10 +128,11 @@ def short_step(step: str, width: int = 60) -> str:
     return text if len(text) <= width else text[:width - 3] + "..."
 
 
-def _log_hint(log_file: Path | None) -> str:
-    where = f"the full build log is in {log_file}" if log_file else "rerun with -v for the " \
-        "full build log"
-    return f"{where}; fix the cause and rerun"
+LOG_HINT = "rerun with -v for the full build log; fix the cause and rerun"
+
+
+def log_hint(log_file: Path) -> str:
+    return f"the full build log is in {log_file}; fix the cause and rerun"
 
 
 def inspect_image(ref: str) -> dict[str, object]:

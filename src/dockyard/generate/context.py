@@ -10,6 +10,7 @@ from packaging.utils import canonicalize_name
 
 from dockyard.generate.artifacts import Artifact, header
 from dockyard.spec import Spec
+from dockyard.spec.checks import redact
 
 RUNTIME_DIR = ".dockyard/runtime"
 RUNTIME_FILES = ("binder.py", "healthcheck.py", "run_notebook.py")
@@ -28,9 +29,12 @@ _IGNORED = (
 )
 
 
-def dockerignore(spec: Spec) -> str:
+def dockerignore(spec: Spec, credential_files: tuple[str, ...] = ()) -> str:
     lines = [header().rstrip("\n"), "# Secrets, VCS, virtualenvs and caches never enter an image."]
     lines += list(_IGNORED)
+    if credential_files:
+        lines.append("# These hold package-index credentials (the build gets them as a secret).")
+        lines += [f"/{path}" for path in credential_files]
     lines.append("# Data folders are mounted at run time, never copied into the image.")
     lines += [d.strip("/") for d in spec.data_dirs]
     return "\n".join(lines) + "\n"
@@ -51,8 +55,9 @@ def requirements_text(spec: Spec) -> str:
 
 def input_digest(spec: Spec) -> str:
     """What a lock is made from: requirements, indexes and Python. A lock is stale when it moves."""
-    parts = [*merged_requirements(spec), spec.index_url, *spec.extra_index_urls, spec.python,
-             spec.package_digest]
+    # Without credentials: a rotated token does not make the lock stale.
+    urls = [redact(url) for url in (spec.index_url, *spec.extra_index_urls)]
+    parts = [*merged_requirements(spec), *urls, spec.python, spec.package_digest]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 

@@ -16,6 +16,7 @@ import jinja2
 
 from dockyard import __version__
 from dockyard.generate.artifacts import header
+from dockyard.generate.indexes import INDEX_SECRET, indexes_for
 from dockyard.spec import Spec
 
 UV_VERSION = "0.13.8"
@@ -34,9 +35,6 @@ ENTRYPOINT = ("dumb-init", "--")
 # Binder's start wraps every command the image runs; -I -S: the wrapper needs only the stdlib.
 BINDER_RUNNER = "/opt/dockyard/runtime/binder.py"
 START_WRAPPER = ("python3", "-I", "-S", BINDER_RUNNER, "start")
-# Index of CPU-only torch wheels: PyPI's default torch wheels carry several GB of CUDA.
-TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
-TORCH_CUDA_INDEX = "https://download.pytorch.org/whl/cu126"
 
 
 @dataclass(frozen=True)
@@ -60,6 +58,7 @@ class DockerfileView:
     post_build: str = ""  # Binder's postBuild, path inside the image; "" when absent
     start: str = ""  # Binder's start, path inside the image; "" when absent
     entrypoint: str = '["dumb-init", "--"]'  # JSON exec form
+    index_secret: str = ""  # the BuildKit secret holding the indexes, when they carry credentials
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,8 @@ def view_for(spec: Spec, *, pinned: str = "", from_source: bool = False,
     if serve is not None:
         return _serve_view(view_for(spec, base_image=base_image), spec, serve)
     uv_args: list[str] = ["--require-hashes --no-deps"] if pinned else []
-    uv_args += _index_args(spec)
+    indexes = indexes_for(spec)
+    uv_args += indexes.uv_args()
     return DockerfileView(
         base_image=base_image or spec.base_image or spec.default_base_image,
         builder_apt=_builder_apt(spec, from_source),
@@ -101,10 +101,11 @@ def view_for(spec: Spec, *, pinned: str = "", from_source: bool = False,
         role_env=(f"DOCKYARD_HEALTH_URL=http://127.0.0.1:{LAB_PORT_IN_CONTAINER}/api",),
         serve_runtime=False,
         install_project=spec.install_project,
-        index_args=tuple(_index_args(spec)),
+        index_args=tuple(indexes.uv_args()),
         post_build=_in_image(spec.post_build),
         start=_in_image(spec.start),
         entrypoint=json.dumps([*ENTRYPOINT, *(START_WRAPPER if spec.start else ())]),
+        index_secret=INDEX_SECRET if indexes.secret else "",
     )
 
 
@@ -123,21 +124,6 @@ def _serve_view(lab: DockerfileView, spec: Spec, role: ServeRole) -> DockerfileV
     return replace(lab, deps_file=role.deps_file, port=SERVE_PORT_IN_CONTAINER,
                    cmd=json.dumps(["python", "-m", "dockyard_serve"]), role_env=tuple(env),
                    serve_runtime=True)
-
-
-def _index_args(spec: Spec) -> list[str]:
-    """uv options, one per line of the RUN, each value shell-quoted."""
-    args: list[str] = []
-    if spec.index_url:
-        args.append(f"--index-url {shlex.quote(spec.index_url)}")
-    extra = list(spec.extra_index_urls)
-    if "torch" in spec.gpu_frameworks and not any("pytorch.org" in u for u in extra):
-        extra.append(TORCH_CUDA_INDEX if spec.gpu else TORCH_CPU_INDEX)
-    args += [f"--extra-index-url {shlex.quote(url)}" for url in extra]
-    if extra:
-        # Let the best version win across indexes (torch's index also mirrors numpy etc.).
-        args.append("--index-strategy unsafe-best-match")
-    return args
 
 
 def _builder_apt(spec: Spec, from_source: bool) -> tuple[str, ...]:

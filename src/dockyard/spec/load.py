@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +11,7 @@ from pydantic import ValidationError
 
 from dockyard.errors import SpecError
 from dockyard.project import ProjectView
+from dockyard.spec.checks import CUSTOM_TYPES, redact
 from dockyard.spec.model import UserSpec
 
 if sys.version_info >= (3, 11):
@@ -40,10 +42,17 @@ def load_spec(view: ProjectView) -> LoadedSpec:
     if view.exists(SPEC_FILE):
         return LoadedSpec(parse_spec(_read_toml(view, SPEC_FILE), SPEC_FILE), SPEC_FILE)
     if view.exists("pyproject.toml"):
-        table = _read_toml(view, "pyproject.toml").get("tool", {}).get("dockyard")
+        tool = _read_toml(view, "pyproject.toml").get("tool", {})
+        if not isinstance(tool, dict):
+            raise SpecError("pyproject.toml", [f"tool: expected a table, got {_toml_repr(tool)}"],
+                            hint="make `tool` a table ([tool.<name>] sections), or remove it")
+        table = tool.get("dockyard")
+        name = "pyproject.toml [tool.dockyard]"
         if isinstance(table, dict):
-            name = "pyproject.toml [tool.dockyard]"
             return LoadedSpec(parse_spec(table, name), name)
+        if table is not None:
+            raise SpecError(name, [f"tool.dockyard: expected a table, got {_toml_repr(table)}"],
+                            hint="write the spec as a [tool.dockyard] table, or remove the key")
     return LoadedSpec(UserSpec(), "")
 
 
@@ -73,6 +82,8 @@ def _describe(err: Any) -> str:
     if kind == "extra_forbidden":
         return f"unknown key '{key}'"
     got = err.get("input")
+    if kind in CUSTOM_TYPES:  # already said for a person (dockyard.spec.checks)
+        return f"{key}: {err['msg']}, got {_toml_repr(got)}"
     if kind in _EXPECTED:
         return f"{key}: expected {_EXPECTED[kind]}, got {_toml_repr(got)}"
     return f"{key}: {err['msg'].lower()}, got {_toml_repr(got)}"
@@ -82,7 +93,9 @@ def _toml_repr(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return f'"{value}"'
+        # One line whatever the value holds (a newline is shown as \n); credentials masked.
+        shown = json.dumps(redact(value) if "@" in value else value, ensure_ascii=False)
+        return shown if len(shown) <= 80 else shown[:76] + '..."'
     if isinstance(value, dict):
         return "a table"
     if isinstance(value, list):

@@ -6,10 +6,21 @@ Every field is optional; `resolve` fills the gaps from detection and defaults. S
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StringConstraints
+from pydantic_core import PydanticCustomError
 
+from dockyard.spec.checks import (
+    Folder,
+    Host,
+    ImageRef,
+    IndexUrl,
+    PackageName,
+    Predictor,
+    RelativePath,
+    RequirementText,
+)
 from dockyard.spec.stack import PipelineSection, ServiceSection
 
 
@@ -17,12 +28,22 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+def _undeclared(value: object) -> bool | Literal["known"]:
+    if isinstance(value, bool) or value == "known":
+        return value
+    raise PydanticCustomError("spec_choice", 'expected true, false or "known"')
+
+
+Undeclared = Annotated[bool | Literal["known"], PlainValidator(_undeclared)]
+
+
 class DependenciesSection(_Section):
-    install_undeclared: bool | None = None
-    extra: list[str] = Field(default_factory=list)
-    exclude: list[str] = Field(default_factory=list)
-    index_url: str | None = None
-    extra_index_urls: list[str] = Field(default_factory=list)
+    # "known": only imports the import map vouches for; true: every one; false: none.
+    install_undeclared: Undeclared | None = None
+    extra: list[RequirementText] = Field(default_factory=list)
+    exclude: list[PackageName] = Field(default_factory=list)
+    index_url: IndexUrl | None = None
+    extra_index_urls: list[IndexUrl] = Field(default_factory=list)
 
 
 DebianName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9+.-]+$")]
@@ -33,7 +54,7 @@ class SystemSection(_Section):
 
 
 class BuildSection(_Section):
-    base_image: str | None = None
+    base_image: ImageRef | None = None
     compilers: bool | None = None  # unset: on demand, when a package has no wheel
     uid: int | None = Field(default=None, ge=1, le=2**31 - 1)
     install_project: bool | None = None  # unset: when the folder is a package
@@ -41,21 +62,21 @@ class BuildSection(_Section):
 
 class LabSection(_Section):
     port: int | None = Field(default=None, ge=1, le=65535)
-    host: str | None = None
+    host: Host | None = None
 
 
 class DataSection(_Section):
-    dirs: list[str] | None = None
+    dirs: list[Folder] | None = None
 
 
 class GpuSection(_Section):
     enabled: bool | None = None
-    cuda: str | None = None
+    cuda: str | None = Field(default=None, pattern=r"^[0-9]{1,2}(\.[0-9]{1,2})?$")
 
 
 class ServeSection(_Section):
-    model: str | None = None
-    predictor: str | None = None
+    model: RelativePath | None = None
+    predictor: Predictor | None = None
     port: int | None = Field(default=None, ge=1, le=65535)
     workers: int | None = Field(default=None, ge=1, le=64)
     max_batch: int | None = Field(default=None, ge=1, le=4096)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from packaging.utils import canonicalize_name
 
-from dockyard.detect import Detection
+from dockyard.detect import Detection, is_known
+from dockyard.errors import SpecError
 from dockyard.project import ProjectView
+from dockyard.spec import checks
 from dockyard.spec.load import LoadedSpec
 
 DEFAULT_PYTHON = "3.11"
@@ -77,6 +78,12 @@ class Spec:
     provenance: dict[str, str] = field(default_factory=dict)
     post_build: str = ""  # Binder's postBuild, project-relative; "" when there is none
     start: str = ""  # Binder's start, project-relative; "" when there is none
+    install_undeclared: str = "known"  # "known", "all" or "none"
+
+    def installs(self, module: str) -> bool:
+        """Whether an undeclared import of `module` is installed (else it is only reported)."""
+        return self.install_undeclared == "all" or (
+            self.install_undeclared == "known" and is_known(module))
 
     @property
     def default_base_image(self) -> str:
@@ -110,8 +117,9 @@ def resolve(view: ProjectView, loaded: LoadedSpec, det: Detection) -> Spec:
         requirements=_requirements(loaded, det, prov, src),
         runtime_requirements=RUNTIME_REQUIREMENTS,
         index_url=_pick(prov, "index_url", "", (user.dependencies.index_url, src),
-                        (det.index_url, "detected")),
-        extra_index_urls=tuple(user.dependencies.extra_index_urls) or det.extra_index_urls,
+                        (_detected_url(det.index_url), "detected")),
+        extra_index_urls=tuple(u for u in user.dependencies.extra_index_urls if u)
+        or tuple(_detected_url(u) for u in det.extra_index_urls),
         system_packages=tuple(sorted({*det.system_packages, *user.system.packages})),
         compilers=_pick(prov, "compilers", None, (user.build.compilers, src)),
         uid=_pick(prov, "uid", DEFAULT_UID, (user.build.uid, src)),
@@ -129,6 +137,7 @@ def resolve(view: ProjectView, loaded: LoadedSpec, det: Detection) -> Spec:
         provenance=prov,
         post_build=_detected(prov, "post_build", det.post_build),
         start=_detected(prov, "start", det.start),
+        install_undeclared=_undeclared_mode(loaded),
     )
 
 
@@ -157,6 +166,26 @@ def _package_digest(view: ProjectView, det: Detection) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def _undeclared_mode(loaded: LoadedSpec) -> str:
+    value = loaded.spec.dependencies.install_undeclared
+    if value is True:
+        return "all"
+    return "none" if value is False else "known"
+
+
+def _detected_url(url: str) -> str:
+    """An index URL found in a dependency file passes the same check as one in the spec."""
+    if not url:
+        return url
+    try:
+        return checks.index_url(url)
+    except ValueError as exc:
+        raise SpecError("the project's dependency files",
+                        [f"index URL {checks.redact(url)!r}: {exc}"],
+                        hint="fix the --index-url / --extra-index-url line, or set "
+                             "[dependencies] index_url in dockyard.toml") from None
+
+
 def _tuple(value: list[str] | None) -> tuple[str, ...] | None:
     return None if value is None else tuple(value)
 
@@ -169,10 +198,12 @@ def _requirements(loaded: LoadedSpec, det: Detection, prov: dict[str, str], src:
     lines: dict[str, str] = {}
     for dep in det.dependencies:
         lines.setdefault(dep.name, dep.requirement())
-    install_undeclared = deps.install_undeclared is not False
+    mode = _undeclared_mode(loaded)
     prov["install_undeclared"] = src if deps.install_undeclared is not None else "default"
-    if install_undeclared:
-        for imp in det.undeclared_imports:
+    for imp in det.undeclared_imports:
+        # A name the import map does not know may be a private module: installing it from
+        # PyPI under that name is how dependency confusion gets in. Reported, not installed.
+        if mode == "all" or (mode == "known" and is_known(imp.module)):
             lines.setdefault(canonicalize_name(imp.distribution), imp.distribution)
     for extra in deps.extra:
         name = canonicalize_name(_name_of(extra))

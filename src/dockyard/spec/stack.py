@@ -16,6 +16,9 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator
 from pydantic_core import PydanticCustomError
 
+from dockyard.spec import checks
+from dockyard.spec.checks import Host, ImageRef, Predictor, RelativePath
+
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 MEMORY = re.compile(r"^[0-9]+(\.[0-9]+)? ?[kKmMgGtT]?[iI]?[bB]?$")
 
@@ -28,10 +31,15 @@ def _command(value: object) -> str | list[str]:
 
 
 def _env(value: object) -> dict[str, str]:
-    if isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str)
-                                       for k, v in value.items()):
-        return value
-    raise PydanticCustomError("env_type", "expected a table of strings")
+    if not (isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str)
+                                            for k, v in value.items())):
+        raise PydanticCustomError("env_type", "expected a table of strings")
+    for key in value:
+        try:
+            checks.env_name(key)
+        except ValueError as exc:
+            raise PydanticCustomError("spec_env_name", f"{key!r}: {exc}") from None
+    return value
 
 
 Command = Annotated[str | list[str], PlainValidator(_command)]
@@ -54,11 +62,11 @@ class ServiceSection(_Section):
     """One service. Which settings apply depends on the kind (see dockyard.stack.catalog)."""
 
     kind: str | None = None
-    image: str | None = None
-    version: str | None = None
+    image: ImageRef | None = None
+    version: str | None = Field(default=None, pattern=r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$")
     port: Port | None = None
     publish: bool | None = None
-    host: str | None = None
+    host: Host | None = None
     cpus: float | None = Field(default=None, gt=0, le=512)
     memory: Memory | None = None
     env: Env = Field(default_factory=dict)
@@ -70,9 +78,9 @@ class ServiceSection(_Section):
     worker_cores: int | None = Field(default=None, ge=1, le=256)
     worker_memory: Memory | None = None
     console_port: Port | None = None
-    model: str | None = None
-    predictor: str | None = None
-    app: str | None = None
+    model: RelativePath | None = None
+    predictor: Predictor | None = None
+    app: RelativePath | None = None
     framework: str | None = None
 
 

@@ -17,7 +17,10 @@ def _list(values: tuple[str, ...] | list[str]) -> str:
 
 
 def spec_text(spec: Spec, det: Detection) -> str:
-    undeclared = ", ".join(i.distribution for i in det.undeclared_imports) or "none"
+    installed = ", ".join(i.distribution for i in det.undeclared_imports
+                          if spec.installs(i.module)) or "none"
+    unknown = ", ".join(i.module for i in det.undeclared_imports
+                        if not spec.installs(i.module)) or "none"
     lines = [
         "# dockyard.toml: how dockyard builds and runs this project. Every key is optional;",
         "# what is left out is detected or defaulted (`dockyard inspect` shows which).",
@@ -26,8 +29,11 @@ def spec_text(spec: Spec, det: Detection) -> str:
         f"python = {_q(spec.python)}  # {spec.provenance.get('python', 'default')}",
         "",
         "[dependencies]",
-        f"# Imported but never declared: {undeclared}.",
-        "install_undeclared = true",
+        f"# Imported but never declared: {installed} (installed); unknown to dockyard's",
+        f"# import map, so not installed: {unknown}. \"known\" installs only the first kind;",
+        "# true installs every one under its import name (a private module's name may belong to",
+        "# someone else's package on PyPI); false installs none.",
+        'install_undeclared = "known"',
         "extra = []    # more requirements, e.g. [\"pyarrow>=15\"]",
         "exclude = []  # names never to install",
         "",

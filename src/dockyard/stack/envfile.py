@@ -7,9 +7,10 @@ with) and the user's own settings survive. The pure merges come first, the file 
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
+
+from dockyard import files
 
 ENV_FILE = ".env"
 # Lines that already keep .env out; anything else gets a `.env` line appended.
@@ -70,31 +71,27 @@ def with_env_ignored(ignore_text: str) -> str:
 
 def write_env(root: Path, wanted: list[str]) -> list[str]:
     """Add the missing variables to ROOT/.env (mode 0600); returns the keys added."""
-    path = root / ENV_FILE
-    existing = path.read_text(encoding="utf-8") if path.exists() else ""
+    existing = files.read_text(root, ENV_FILE)
     owner = root.stat()
-    text, added = merged_env(existing, wanted, owner.st_uid, owner.st_gid)
-    # Created (or tightened) to 0600 before a password is written into it.
-    path.touch(mode=0o600, exist_ok=True)
-    os.chmod(path, 0o600)
-    if added:
-        path.write_text(text, encoding="utf-8")
+    text, added = merged_env(existing or "", wanted, owner.st_uid, owner.st_gid)
+    # Rewritten whole, through a temporary file created 0600: a password is never readable by
+    # others, and a planted link is refused rather than followed.
+    if added or existing is None or (root / ENV_FILE).stat().st_mode & 0o077:
+        files.write_text(root, ENV_FILE, text, mode=0o600)
     return added
 
 
 def read_env(root: Path) -> dict[str, str]:
-    path = root / ENV_FILE
-    return parse_env(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return parse_env(files.read_text(root, ENV_FILE) or "")
 
 
 def ensure_ignored(root: Path, name: str, fresh: str | None) -> list[str]:
     """Make ROOT/NAME keep .env out: append a line, or write FRESH when the file is missing."""
-    path = root / name
-    if not path.exists():
-        path.write_text(fresh if fresh is not None else with_env_ignored(""), encoding="utf-8")
+    text = files.read_text(root, name)
+    if text is None:
+        files.write_text(root, name, fresh if fresh is not None else with_env_ignored(""))
         return [f"wrote {name} (it keeps .env out)"]
-    text = path.read_text(encoding="utf-8", errors="replace")
     if covers_env(text):
         return []
-    path.write_text(with_env_ignored(text), encoding="utf-8")
+    files.write_text(root, name, with_env_ignored(text))
     return [f"added .env to {name}"]

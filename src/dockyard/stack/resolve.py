@@ -30,6 +30,8 @@ from dockyard.stack.dashboard import find_apps, framework_of
 from dockyard.stack.graph import graph_problems, topological
 
 MINIO_CONSOLE_PORT = 9001
+# Secrets the project's containers read from .env (mode 0600), never from the spec.
+ENV_FILE_SECRETS = frozenset({"DOCKYARD_API_KEY", "JUPYTER_TOKEN"})
 API_PORT_IN_CONTAINER = 8080
 
 
@@ -77,6 +79,10 @@ def _service(name: str, section: ServiceSection, spec: Spec, view: ProjectView,
         return None
     for setting in sorted(section.model_fields_set - set(kind.allowed)):
         problems.add(f"{key}.{setting}", f"not a setting of a {kind.name} service")
+    for secret in sorted(set(section.env) & ENV_FILE_SECRETS):
+        problems.add(f"{key}.env.{secret}", "a secret does not belong in dockyard.toml (it would "
+                                            f"be written into compose.yaml): put {secret}=... "
+                                            "in .env instead")
     if kind.role == "project":
         return _project_role(name, kind, section, spec, view, problems)
     return _data_service(name, kind, section, spec)

@@ -91,6 +91,8 @@ def _api(svc: ServiceSpec, stack: StackSpec, ctx: ProjectContext) -> Doc:
         env["DOCKYARD_PREDICTOR"] = parts.literal(svc.predictor)
     if svc.workers:
         env["DOCKYARD_WORKERS"] = str(svc.workers)
+    # The API key comes from .env (never this file): set DOCKYARD_API_KEY there to require it.
+    env["DOCKYARD_API_KEY"] = "${DOCKYARD_API_KEY:-}"
     doc["environment"] |= env
     doc["read_only"] = True  # like `dockyard serve`: the server writes nothing but /tmp
     doc["tmpfs"] = ["/tmp"]

@@ -33,6 +33,7 @@ def test_public_api_is_curated() -> None:
         "PythonChoice",
         "UndeclaredImport",
         "detect",
+        "is_known",
     ]
 
 

@@ -47,7 +47,8 @@ cpus = 2.5
 """
 FILES = {"app.py": "import streamlit\n", "data/x.csv": "a\n"}
 ENV_REFS = {"POSTGRES_PASSWORD", "REDIS_PASSWORD", "MINIO_ROOT_PASSWORD", "JUPYTER_TOKEN",
-            "DOCKYARD_UID", "DOCKYARD_GID"}
+            "DOCKYARD_UID", "DOCKYARD_GID",
+            "DOCKYARD_API_KEY"}  # optional: the api requires a key only when .env sets one
 
 
 @pytest.fixture

@@ -1,0 +1,92 @@
+"""Issue 8 item 3: secrets reach containers by name (`-e NAME`, the value in the docker
+client's environment), so neither `ps` nor a `-v` log shows them; the stack's API key comes
+from .env, never from compose.yaml."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dockyard.app import running, serving
+from dockyard.app.context import load_project
+from dockyard.engine import _cmd
+from dockyard.engine import containers as ctr
+from dockyard.errors import SpecError
+from tests.unit.stack.helpers import document, write_project
+
+SECRET = "0123456789abcdef-secret"
+
+
+def test_run_argv_names_secrets_and_the_child_env_carries_them() -> None:
+    req = ctr.RunRequest(image="img", env=(("HOME", "/tmp"),),
+                         secrets=(("JUPYTER_TOKEN", SECRET),))
+    argv = ctr.run_argv(req, detach=True)
+    assert argv[argv.index("HOME=/tmp") + 2:argv.index("HOME=/tmp") + 3] == ["JUPYTER_TOKEN"]
+    assert not any(SECRET in a for a in argv)
+    assert req.child_env() == {"JUPYTER_TOKEN": SECRET}
+    assert SECRET not in repr(req)
+
+
+@pytest.fixture
+def engine_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[list[str], dict[str, str]]]:
+    """Every docker invocation's argv and extra environment, with a started container."""
+    calls: list[tuple[list[str], dict[str, str]]] = []
+
+    def fake_docker(*args: str, env: dict[str, str] | None = None, **_: Any) -> _cmd.Result:
+        calls.append((list(args), dict(env or {})))
+        return _cmd.Result(tuple(args), 0, "c0ffee\n", "")
+
+    monkeypatch.setattr(ctr, "docker", fake_docker)
+    monkeypatch.setattr(ctr, "is_running", lambda name: False)
+    monkeypatch.setattr(running, "port_free", lambda host, port: True)
+    monkeypatch.setattr(serving, "port_free", lambda host, port: True)
+    monkeypatch.setattr("dockyard.engine.ready.HttpReady.wait", lambda self, c="": 0.1)
+    return calls
+
+
+def test_lab_token_is_not_in_the_docker_argv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             engine_calls: list[Any]) -> None:
+    (tmp_path / "train.py").write_text("import pandas\n")
+    session = running.start_lab(load_project(tmp_path), "img")
+    argv, env = next(c for c in engine_calls if c[0][0] == "run")
+    assert not any(session.token in a for a in argv)
+    assert argv[argv.index("JUPYTER_TOKEN") - 1] == "-e"
+    assert env == {"JUPYTER_TOKEN": session.token}
+
+
+def test_serve_api_key_is_not_in_the_docker_argv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 engine_calls: list[Any]) -> None:
+    (tmp_path / "train.py").write_text("import pandas\n")
+    monkeypatch.setenv("DOCKYARD_API_KEY", SECRET)
+    serving.start_serving(load_project(tmp_path), "img")
+    argv, env = next(c for c in engine_calls if c[0][0] == "run")
+    assert not any(SECRET in a for a in argv)
+    assert argv[argv.index("DOCKYARD_API_KEY") - 1] == "-e"
+    assert env == {"DOCKYARD_API_KEY": SECRET}
+
+
+def test_verbose_log_masks_secret_values(caplog: pytest.LogCaptureFixture,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_cmd, "docker_client", lambda: _cmd.Client("/bin/true", "26", True))
+    with caplog.at_level(logging.DEBUG, logger="dockyard.engine"):
+        _cmd.docker("run", "-e", f"JUPYTER_TOKEN={SECRET}", "-e", "HOME=/tmp",
+                    f"https://u:{SECRET}@host/simple", check=False)
+    assert SECRET not in caplog.text
+    assert "JUPYTER_TOKEN=***" in caplog.text and "HOME=/tmp" in caplog.text
+    assert "https://***@host/simple" in caplog.text
+
+
+def test_stack_api_key_comes_from_env_file_not_compose(tmp_path: Path) -> None:
+    root = write_project(tmp_path / "proj", '[services.api]\npredictor = "m:P"\n')
+    api = document(root)["services"]["api"]
+    assert api["environment"]["DOCKYARD_API_KEY"] == "${DOCKYARD_API_KEY:-}"
+    write_project(root, f'[services.api]\npredictor = "m:P"\nenv = {{DOCKYARD_API_KEY = '
+                        f'"{SECRET}"}}\n')
+    with pytest.raises(SpecError) as err:
+        document(root)
+    assert err.value.problems == (
+        "services.api.env.DOCKYARD_API_KEY: a secret does not belong in dockyard.toml (it would "
+        "be written into compose.yaml): put DOCKYARD_API_KEY=... in .env instead",)
