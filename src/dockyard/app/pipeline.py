@@ -43,7 +43,7 @@ def select_steps(stack: Stack, from_step: str | None) -> list[str]:
     return downstream(stack.spec.after, from_step)
 
 
-def run_pipeline(stack: Stack, *, from_step: str | None = None, rebuild: bool = False,
+def run_pipeline(stack: Stack, *, from_step: str | None = None, no_build: bool = False,
                  on_line: Lines = None, on_build_line: Lines = None) -> list[StepRun]:
     chosen = select_steps(stack, from_step)
     gpu_steps = [name for name in chosen if (step := stack.spec.step(name)) and step.gpu]
@@ -52,7 +52,7 @@ def run_pipeline(stack: Stack, *, from_step: str | None = None, rebuild: bool = 
                         "(no NVIDIA runtime)",
                         hint=f"run it where the NVIDIA Container Toolkit is installed, or set "
                              f"gpu = false in [pipeline.steps.{gpu_steps[0]}]")
-    prepare(stack, rebuild=rebuild, on_line=on_build_line)
+    prepare(stack, no_build=no_build, on_line=on_build_line)
     _start_data_services(stack)
     dc.remove(stack.compose, chosen)  # fresh containers: fresh logs and exit codes
     result = dc.run_attached(stack.compose, chosen, (PIPELINE_PROFILE, GPU_PROFILE),

@@ -14,7 +14,14 @@ from dockyard.app.building import BaseChoice, choose_base, image_labels
 from dockyard.app.context import Project, resolve_ca_cert
 from dockyard.app.running import port_free
 from dockyard.engine import containers as ctr
-from dockyard.engine.images import LABEL_ROLE, BuildRequest, BuildResult, build
+from dockyard.engine.images import (
+    LABEL_PROJECT,
+    LABEL_ROLE,
+    BuildRequest,
+    BuildResult,
+    build,
+    latest_image,
+)
 from dockyard.engine.ready import HttpReady
 from dockyard.errors import UserError
 from dockyard.generate import ServeRole, build_artifacts, write_artifacts
@@ -64,6 +71,15 @@ class ServeBuild:
     base: BaseChoice
     target: ServeTarget
     requirements: tuple[str, ...]
+
+
+def latest_serving_image(project: Project) -> str:
+    """This folder's newest serving image, as it is (`serve --no-build`)."""
+    found = latest_image((LABEL_PROJECT, project.spec.project_key), (LABEL_ROLE, "serve"))
+    if not found:
+        raise UserError("no serving image has been built for this project",
+                        hint="run `dockyard serve` without --no-build first")
+    return found
 
 
 def build_serving(project: Project, target: ServeTarget, *, tag: str = "",

@@ -10,13 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from dockyard import files
-from dockyard.app.building import build_project
+from dockyard.app.building import build_project, project_image_ready
 from dockyard.app.context import Project
 from dockyard.app.running import port_free
-from dockyard.app.serving import ServeTarget, build_serving
+from dockyard.app.serving import ServeTarget, build_serving, latest_serving_image
 from dockyard.engine import compose as dc
 from dockyard.engine._cmd import docker
-from dockyard.engine.images import LABEL_PROJECT, LABEL_ROLE, latest_image
 from dockyard.engine.service_images import ImageChoice, choose_image, ensure_image, image_mode
 from dockyard.errors import EngineError, UserError
 from dockyard.generate.artifacts import check_writable, is_generated, write_artifacts
@@ -156,45 +155,41 @@ def ensure_ours(stack: Stack) -> None:
                              "`dockyard compose --force`")
 
 
-def prepare(stack: Stack, *, rebuild: bool = False, on_line: Lines = None) -> Written:
+def prepare(stack: Stack, *, no_build: bool = False, on_line: Lines = None) -> Written:
     """Everything `up` and `pipeline run` need before Compose starts: the files, the project's
-    image (built when missing) and every service image (pulled, or a hint to build it)."""
+    images (brought up to date unless `no_build`) and every service image (pulled, or a hint
+    to build it)."""
     ensure_ours(stack)
     dc.ensure_available()
     written = write_stack(stack)
     if stack.uses_project_image:
-        ensure_project_image(stack.project, rebuild=rebuild, on_line=on_line)
+        ensure_project_image(stack.project, no_build=no_build, on_line=on_line)
     if stack.api is not None:
-        ensure_serving_image(stack.project, stack.api, rebuild=rebuild, on_line=on_line)
+        ensure_serving_image(stack.project, stack.api, no_build=no_build, on_line=on_line)
     for svc in stack.spec.services:
         if CATALOG[svc.kind].role == "data":
             ensure_image(CATALOG[svc.kind], svc.image)
     return written
 
 
-def ensure_project_image(project: Project, *, rebuild: bool = False,
+def ensure_project_image(project: Project, *, no_build: bool = False,
                          on_line: Lines = None) -> str:
-    """Tag this folder's newest image (found by label) as the name compose.yaml uses; build
-    one when there is none, or when asked to."""
-    if not rebuild:
-        found = latest_image((LABEL_PROJECT, project.spec.project_key),
-                             (LABEL_ROLE, "lab"))
-        if found:
-            docker("tag", found, project.image)
-            return project.image
+    """The project's image under the name compose.yaml uses: brought up to date through the
+    build cache, or with `no_build` this folder's newest image (found by label) as it is."""
+    if no_build:
+        docker("tag", project_image_ready(project), project.image)
+        return project.image
     build_project(project, on_line=on_line)
     return project.image
 
 
-def ensure_serving_image(project: Project, api: ServiceSpec, *, rebuild: bool = False,
+def ensure_serving_image(project: Project, api: ServiceSpec, *, no_build: bool = False,
                          on_line: Lines = None) -> str:
     """The same for the serving image (`dockyard serve`'s build) the api service runs."""
     tag = serve_image(project)
-    if not rebuild:
-        found = latest_image((LABEL_PROJECT, project.spec.project_key), (LABEL_ROLE, "serve"))
-        if found:
-            docker("tag", found, tag)
-            return tag
+    if no_build:
+        docker("tag", latest_serving_image(project), tag)
+        return tag
     build_serving(project, ServeTarget(api.model, api.predictor), tag=tag, on_line=on_line)
     return tag
 
@@ -221,11 +216,11 @@ def check_ports(stack: Stack, services: list[str]) -> None:
                                      f"[services.{svc.name}], or stop what uses it")
 
 
-def start_stack(stack: Stack, *, rebuild: bool = False, timeout: int = 300,
+def start_stack(stack: Stack, *, no_build: bool = False, timeout: int = 300,
                 on_line: Lines = None, on_build_line: Lines = None
                 ) -> tuple[list[str], list[str]]:
     """`up`: start the long-running services and wait until each is healthy."""
-    prepare(stack, rebuild=rebuild, on_line=on_build_line)
+    prepare(stack, no_build=no_build, on_line=on_build_line)
     start, skipped = long_running(stack, dc.engine_has_gpu())
     if not start:
         raise UserError("the stack has no service to start (only GPU services, or only steps)",

@@ -20,13 +20,20 @@ from dockyard.cli._output import follow_or_detach
 @click.option("--base", default=None, help="Base image (as for build).")
 @click.option("--ca-cert", default=None, help="CA bundle for a TLS proxy, passed as a secret.")
 @click.option("--detach", "-d", is_flag=True, help="Leave it running in the background.")
+@click.option("--no-build", is_flag=True,
+              help="Use the newest serving image as it is, without bringing it up to date.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def serve(ctx: Context, model: str | None, predictor: str | None, port: int | None, host: str,
           workers: int | None, tag: str, base: str | None, ca_cert: str | None, detach: bool,
-          as_json: bool) -> None:
+          no_build: bool, as_json: bool) -> None:
     """Build the serving image, start the model server, wait until ready, print its URL."""
-    from dockyard.app.serving import build_serving, choose_target, start_serving
+    from dockyard.app.serving import (
+        build_serving,
+        choose_target,
+        latest_serving_image,
+        start_serving,
+    )
     from dockyard.cli._output import BuildProgress
     from dockyard.engine._cmd import ping
 
@@ -34,15 +41,22 @@ def serve(ctx: Context, model: str | None, predictor: str | None, port: int | No
     ping()
     project = ctx.project()
     target = choose_target(project, model, predictor)
-    out.note(f"building the serving image for {target.model or target.predictor}…")
-    built = build_serving(project, target, tag=tag, base=base, ca_cert=ca_cert,
-                          on_line=BuildProgress(out))
-    session = start_serving(project, built.result.image, port=port, host=host, workers=workers,
-                            image_id=built.result.id)
+    if no_build:
+        image, image_id, build_doc = latest_serving_image(project), "", {}
+    else:
+        out.note(f"serving image for {target.model or target.predictor}…")
+        progress = BuildProgress(out, quiet=True)
+        built = build_serving(project, target, tag=tag, base=base, ca_cert=ca_cert,
+                              on_line=progress)
+        out.note(f"image {'rebuilt' if progress.ran else 'up to date'} "
+                 f"({built.result.seconds:.1f}s)")
+        image, image_id = built.result.image, built.result.id
+        build_doc = {"size_bytes": built.result.size_bytes,
+                     "build_seconds": round(built.result.seconds, 2)}
+    session = start_serving(project, image, port=port, host=host, workers=workers,
+                            image_id=image_id)
     out.emit({"url": session.url, "container": session.container, "name": session.name,
-              "image": built.result.image, "id": built.result.id,
-              "size_bytes": built.result.size_bytes,
-              "build_seconds": round(built.result.seconds, 2),
+              "image": image, "id": image_id, **build_doc,
               "seconds_to_ready": round(session.seconds_to_ready, 2),
               "model": target.model, "predictor": target.predictor})
     out.info(f"model server ready ({session.seconds_to_ready:.1f}s): {session.url}  "

@@ -33,7 +33,7 @@ def _progress(out: Output) -> Any:
 def _build_progress(out: Output) -> Any:
     from dockyard.cli._output import BuildProgress
 
-    return BuildProgress(out)
+    return BuildProgress(out, quiet=True)
 
 
 def _load(ctx: Context) -> Any:
@@ -90,11 +90,14 @@ def compose_cmd(ctx: Context, force: bool, as_json: bool) -> None:
 
 @cli.command()
 @click.option("--detach", "-d", is_flag=True, help="Leave the stack running in the background.")
-@click.option("--build", "rebuild", is_flag=True, help="Rebuild the project's image first.")
+@click.option("--no-build", is_flag=True,
+              help="Use the newest images as they are, without bringing them up to date.")
+@click.option("--build", "_build", is_flag=True, hidden=True)  # the default now; kept for scripts
 @click.option("--timeout", default=300, show_default=True, help="Seconds to wait for health.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def up(ctx: Context, detach: bool, rebuild: bool, timeout: int, as_json: bool) -> None:
+def up(ctx: Context, detach: bool, no_build: bool, _build: bool, timeout: int,
+       as_json: bool) -> None:
     """Start the stack and wait until every service is healthy."""
     from dockyard.app.stack import endpoints, ensure_ours, start_stack
     from dockyard.engine import compose as dc
@@ -107,7 +110,7 @@ def up(ctx: Context, detach: bool, rebuild: bool, timeout: int, as_json: bool) -
     for message, hint in stack.warnings:
         out.warn(message, hint)
     out.note(f"starting stack {stack.compose.name}…")
-    started, skipped = start_stack(stack, rebuild=rebuild, timeout=timeout,
+    started, skipped = start_stack(stack, no_build=no_build, timeout=timeout,
                                    on_line=_progress(out), on_build_line=_build_progress(out))
     for name in skipped:
         out.warn(f"{name} needs a GPU and this engine has none: not started",
@@ -225,10 +228,13 @@ def pipeline() -> None:
 @pipeline.command("run")
 @click.option("--from", "from_step", default=None, metavar="STEP",
               help="Start at STEP (and what runs after it), reusing earlier results.")
-@click.option("--build", "rebuild", is_flag=True, help="Rebuild the project's image first.")
+@click.option("--no-build", is_flag=True,
+              help="Use the newest images as they are, without bringing them up to date.")
+@click.option("--build", "_build", is_flag=True, hidden=True)  # the default now; kept for scripts
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def pipeline_run(ctx: Context, from_step: str | None, rebuild: bool, as_json: bool) -> None:
+def pipeline_run(ctx: Context, from_step: str | None, no_build: bool, _build: bool,
+                 as_json: bool) -> None:
     """Run the pipeline's steps; stop at the first failure, naming the step."""
     from dataclasses import asdict
 
@@ -249,7 +255,7 @@ def pipeline_run(ctx: Context, from_step: str | None, rebuild: bool, as_json: bo
         if ctx.verbose or " | " in line or "exited with code" in line:
             out.note(line)
 
-    runs = run_pipeline(stack, from_step=from_step, rebuild=rebuild, on_line=step_output,
+    runs = run_pipeline(stack, from_step=from_step, no_build=no_build, on_line=step_output,
                         on_build_line=_build_progress(out))
     out.emit({"project": stack.compose.name, "steps": [asdict(r) for r in runs]})
     for r in runs:
