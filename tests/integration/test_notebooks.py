@@ -3,9 +3,10 @@ starts the kernel in the notebook's folder (imports from `../src`, reads `../dat
 `-p` parameters papermill's way, shows cell progress, writes an HTML page that headless
 Chromium renders, and names a failing cell.
 
-The project is built once for the module (`dockyard build`; `run` does not build by itself
-yet). Chromium is offline here: every request off the page's own file is blocked, so the page
-is shown to work without a network, and only loopback is ever contacted.
+The project is never built by hand: the first `dockyard run` on the fresh folder builds its
+image, as a new user's first command would. Chromium is offline here: every request off the
+page's own file is blocked, so the page is shown to work without a network, and only loopback
+is ever contacted.
 """
 
 from __future__ import annotations
@@ -29,17 +30,14 @@ from tests.nbproject import ANALYSIS, BROKEN, make_project, outputs
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 SCREENSHOT = REPO / "tests" / "artifacts" / "notebook-html.png"
-TAG = f"dockyard-test/notebooks:s{os.getpid()}"
 
 
 @pytest.fixture(scope="module")
 def project(engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    root = make_project(tmp_path_factory.mktemp("notebooks") / "churn-study")
-    ran = run_dockyard("-C", str(root), "build", "--tag", TAG)
-    assert ran.code == 0, ran.stderr
+    root = make_project(tmp_path_factory.mktemp("notebooks") / f"churn-study-{os.getpid()}")
     yield root
     _cleanup_label(root)
-    docker("rmi", TAG, check=False)
+    docker("rmi", f"localhost/dockyard/{root.name}:latest", check=False)
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +49,7 @@ def parameterised(project: Path) -> tuple[Path, str]:
     assert ran.code == 0, ran.stderr
     assert ran.stdout.startswith(
         f"ran {ANALYSIS} -> reports/analysis.ipynb and reports/analysis.html (")
+    assert "image rebuilt" in ran.stderr  # no prior build: the run made the image
     return project, ran.stderr
 
 
