@@ -40,5 +40,14 @@ def copy_example(name: str, dest: Path) -> Path:
 
 
 @pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A small project folder (one script importing pandas); test modules may define their own."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "train.py").write_text("import pandas\n")
+    return root
+
+
+@pytest.fixture
 def dockyard_cli():  # type: ignore[no-untyped-def]
     return run_dockyard

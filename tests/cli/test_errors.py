@@ -25,14 +25,6 @@ def assert_user_error(args: list[str], root: Path | None, error: str, hint: str,
         assert snapshot(root) == before
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    root = tmp_path / "proj"
-    root.mkdir()
-    (root / "train.py").write_text("import pandas\n")
-    return root
-
-
 def test_missing_folder(tmp_path: Path) -> None:
     missing = tmp_path / "nope"
     assert_user_error(["-C", str(missing), "inspect"], None,

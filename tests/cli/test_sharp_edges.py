@@ -19,14 +19,6 @@ from tests.conftest import run_dockyard
 SPEC_HINT = "fix dockyard.toml, or run `dockyard init --force` to write a fresh one"
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    root = tmp_path / "proj"
-    root.mkdir()
-    (root / "train.py").write_text("import pandas\n")
-    return root
-
-
 def _docker_with_compose() -> str:
     docker = os.environ.get("DOCKYARD_DOCKER") or shutil.which("docker") or "/usr/bin/docker"
     if subprocess.run([docker, "compose", "version"], capture_output=True).returncode != 0:

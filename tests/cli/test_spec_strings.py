@@ -51,14 +51,6 @@ CASES = [
 ]
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    root = tmp_path / "proj"
-    root.mkdir()
-    (root / "train.py").write_text("import pandas\n")
-    return root
-
-
 @pytest.mark.parametrize(("toml", "problem"), CASES)
 def test_bad_spec_string_is_one_line_naming_the_key(project: Path, toml: str,
                                                     problem: str) -> None:

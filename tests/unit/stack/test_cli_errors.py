@@ -17,14 +17,6 @@ def snapshot(root: Path) -> dict[str, bytes]:
             if p.is_file()}
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    root = tmp_path / "proj"
-    root.mkdir()
-    (root / "train.py").write_text("import pandas\n")
-    return root
-
-
 CASES = [
     ('[services.cache]\nkind = "memcached"\n',
      'error: dockyard.toml: services.cache.kind: unknown service kind "memcached" (known: api, '
