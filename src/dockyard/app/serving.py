@@ -68,9 +68,7 @@ class ServeBuild:
 def build_serving(project: Project, target: ServeTarget, *, tag: str = "",
                   base: str | None = None, ca_cert: str | None = None,
                   on_line: Callable[[str], None] | None = None) -> ServeBuild:
-    from dockyard.runtime.serve.dockyard_serve.inspect_model import model_requirements
-
-    pins = model_requirements(project.root / target.model) if target.model else []
+    pins = _model_pins(project, target)
     requirements = serve_requirements(project.spec, pins, target.model)
     role = ServeRole(target.model, target.predictor)
     artifacts = build_artifacts(project.spec, locked=False, dockerfile=SERVE_DOCKERFILE,
@@ -85,6 +83,22 @@ def build_serving(project: Project, target: ServeTarget, *, tag: str = "",
         ca_cert=resolve_ca_cert(ca_cert),
     )
     return ServeBuild(build(request, on_line), choice, target, tuple(requirements))
+
+
+def _model_pins(project: Project, target: ServeTarget) -> list[str]:
+    """What the model file needs installed, read from its bytes (never unpickled here)."""
+    from dockyard.runtime.serve.dockyard_serve.inspect_model import (
+        DecompressionBomb,
+        model_requirements,
+    )
+
+    if not target.model:
+        return []
+    try:
+        return model_requirements(project.root / target.model)
+    except DecompressionBomb as exc:
+        raise UserError(str(exc), hint="save the model again with joblib.dump(model, path) "
+                        "or compress=3 (zlib)") from None
 
 
 @dataclass(frozen=True)

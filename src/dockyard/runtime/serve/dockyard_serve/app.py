@@ -165,8 +165,11 @@ class App:
         if route == "other":
             raise HttpError(404, f"no route {scope['path']}; see /docs")
         method = _METHODS.get(route, "GET")
-        if scope["method"] != method:
-            raise HttpError(405, f"use {method} on {route}", headers=[(b"allow", method.encode())])
+        # HEAD is GET without the body (uvicorn drops it and keeps Content-Length): load
+        # balancers and uptime checkers probe with it.
+        if scope["method"] != method and not (method == "GET" and scope["method"] == "HEAD"):
+            allow = b"GET, HEAD" if method == "GET" else method.encode()
+            raise HttpError(405, f"use {method} on {route}", headers=[(b"allow", allow)])
         if route in _PROTECTED and self._api_key is not None:
             self._authenticate(scope)
         if route == "/predict":

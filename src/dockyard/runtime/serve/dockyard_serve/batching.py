@@ -254,7 +254,10 @@ class Batcher:
 def _call(model: Model, rows: Sequence[list[Any]], proba: bool) -> Prediction | BaseException:
     try:
         result = model.predict(rows, proba)
-    except Exception as exc:
+    except BaseException as exc:
+        # SystemExit or KeyboardInterrupt raised by model code would otherwise leave the
+        # predict thread, end the collector task and take the worker down: one request's
+        # failure, so one request's 500.
         return ModelError(exc)
     if len(result.predictions) != len(rows):
         return ModelError(
