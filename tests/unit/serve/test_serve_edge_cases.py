@@ -78,7 +78,7 @@ def test_bz2_bomb_is_refused_within_a_second():
     """1.5 KB of bz2 that expands to 2 GiB of zeros, named like a joblib model."""
     bomb = Path(__file__).with_name("data") / "bz2_bomb.joblib"
     assert bomb.stat().st_size < 2048
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a busy machine must not fail the test
     with pytest.raises(DecompressionBomb, match="decompression bomb"):
         model_requirements(bomb)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0

@@ -208,14 +208,10 @@ class App:
                 headers=[(b"connection", b"close")],
             )
         proba = _proba_flag(scope["query_string"])
-        batcher.arriving += 1
+        body = await read_body(receive, limit, self.settings.timeout_s)
+        rows = _parse(body, content_type, model)
         try:
-            body = await read_body(receive, limit, self.settings.timeout_s)
-            rows = _parse(body, content_type, model)
-        finally:
-            batcher.arriving -= 1
-        try:
-            result = await batcher.predict(rows, proba)
+            result = await batcher.predict(rows, proba, _sender(scope))
         except Overloaded as exc:
             raise HttpError(
                 503,
@@ -311,6 +307,12 @@ def _body_headers(headers: list[tuple[bytes, bytes]]) -> tuple[str, int | None]:
             except ValueError:
                 raise HttpError(400, "bad Content-Length header") from None
     return content_type, length
+
+
+def _sender(scope: Scope) -> tuple[Any, ...] | None:
+    """The client's connection (host, port); some ASGI test clients give it as a list."""
+    client = scope.get("client")
+    return tuple(client) if client else None
 
 
 def _proba_flag(query: bytes) -> bool:
