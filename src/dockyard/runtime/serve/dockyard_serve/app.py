@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -34,7 +35,7 @@ from .asgi import (
 )
 from .batching import Batcher, ModelError, Overloaded, PredictTimeout
 from .config import Settings
-from .inputs import BadRequest, UnsupportedMediaType, parse_body
+from .inputs import BadRequest, TooManyRows, UnsupportedMediaType, parse_body
 from .metrics import ROUTES, Metrics, SharedRegion
 from .models import Model, ModelLoadError, load_model
 from .openapi import DOCS_HTML, build_openapi
@@ -50,6 +51,9 @@ _INPUT_ERRORS = (ValueError, TypeError, KeyError, IndexError)
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
 _PROMETHEUS = b"text/plain; version=0.0.4; charset=utf-8"
+#: Bodies up to this size are parsed on the event loop (well under a millisecond); larger ones
+#: in the parse thread, so that /health and small requests keep being answered meanwhile.
+_INLINE_PARSE_BYTES = 64 * 1024
 
 
 class App:
@@ -69,8 +73,13 @@ class App:
         self._on_fatal = on_fatal
         self._loading: asyncio.Task[None] | None = None
         self._api_key = settings.api_key.encode() if settings.api_key else None
-        self._openapi = dumps(build_openapi(None, None, self._api_key is not None))
+        self._openapi = dumps(
+            build_openapi(None, None, self._api_key is not None, settings.max_rows)
+        )
         self._started = time.time()
+        # One thread: large bodies are parsed one at a time, which also bounds the memory
+        # that several of them can take at once.
+        self._parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse")
 
     # -- model lifecycle ---------------------------------------------------------------
 
@@ -88,7 +97,11 @@ class App:
             on_batch=self.metrics.observe_batch,
             on_depth=self.metrics.set_queue_depth,
         )
-        self._openapi = dumps(build_openapi(model.schema, model.info, self._api_key is not None))
+        self._openapi = dumps(
+            build_openapi(
+                model.schema, model.info, self._api_key is not None, self.settings.max_rows
+            )
+        )
         self.model = model  # last: /ready turns true only when everything is in place
         self.metrics.set_ready()
 
@@ -116,6 +129,7 @@ class App:
     def close(self) -> None:
         if self.batcher is not None:
             self.batcher.close()
+        self._parser.shutdown(wait=False)
 
     # -- ASGI --------------------------------------------------------------------------
 
@@ -209,7 +223,7 @@ class App:
             )
         proba = _proba_flag(scope["query_string"])
         body = await read_body(receive, limit, self.settings.timeout_s)
-        rows = _parse(body, content_type, model)
+        rows = await self._rows(body, content_type, model)
         try:
             result = await batcher.predict(rows, proba, _sender(scope))
         except Overloaded as exc:
@@ -229,6 +243,15 @@ class App:
                 payload["classes"] = model.info.classes
         await send_bytes(send, 200, dumps(payload))
         return 200
+
+    async def _rows(self, body: bytes, content_type: str, model: Model) -> list[list[Any]]:
+        max_rows = self.settings.max_rows
+        if len(body) <= _INLINE_PARSE_BYTES:
+            return _parse(body, content_type, model, max_rows)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._parser, _parse, body, content_type, model, max_rows
+        )
 
     # -- GET routes --------------------------------------------------------------------
 
@@ -287,6 +310,7 @@ class App:
                 "queue_limit": s.queue_limit,
                 "timeout_s": s.timeout_s,
                 "max_body_bytes": s.max_body_bytes,
+                "max_rows": s.max_rows,
                 "auth": self._api_key is not None,
                 "uptime_s": round(time.time() - self._started, 3),
                 "threads": threading.active_count(),
@@ -329,11 +353,13 @@ def _proba_flag(query: bytes) -> bool:
     return False
 
 
-def _parse(body: bytes, content_type: str, model: Model) -> list[list[Any]]:
+def _parse(body: bytes, content_type: str, model: Model, max_rows: int) -> list[list[Any]]:
     try:
-        return parse_body(body, content_type, model.schema)
+        return parse_body(body, content_type, model.schema, max_rows)
     except BadRequest as exc:
         raise HttpError(400, str(exc)) from None
+    except TooManyRows as exc:
+        raise HttpError(413, str(exc)) from None
     except UnsupportedMediaType as exc:
         raise HttpError(415, str(exc)) from None
     except InvalidInput as exc:

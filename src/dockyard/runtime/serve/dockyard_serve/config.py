@@ -16,6 +16,7 @@ runs unchanged under ``docker run -e``, compose and Kubernetes.
 ``DOCKYARD_QUEUE_LIMIT``    queued requests per worker before 503 (default 512)
 ``DOCKYARD_TIMEOUT_S``      per-request deadline, queueing included, before 504 (default 30)
 ``DOCKYARD_MAX_BODY_BYTES`` request body limit before 413 (default 10 MiB)
+``DOCKYARD_MAX_ROWS``       rows in one request before 413 (default 10,000)
 ``DOCKYARD_API_KEY``        when set, /predict, /info and /metrics need it (401 otherwise)
 ``DOCKYARD_IMAGE_ID``       shown by /info so a response can be traced to an image
 ``DOCKYARD_LOG_LEVEL``      debug, info (default), warning, error
@@ -50,6 +51,7 @@ class Settings:
     queue_limit: int = 512
     timeout_s: float = 30.0
     max_body_bytes: int = 10 * 1024 * 1024
+    max_rows: int = 10_000
     api_key: str | None = None
     image_id: str | None = None
     log_level: str = "info"
@@ -86,6 +88,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         queue_limit=_int(env, "DOCKYARD_QUEUE_LIMIT", 512, minimum=1),
         timeout_s=_float(env, "DOCKYARD_TIMEOUT_S", 30.0, minimum=0.001),
         max_body_bytes=_int(env, "DOCKYARD_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=1),
+        max_rows=_int(env, "DOCKYARD_MAX_ROWS", 10_000, minimum=1),
         api_key=env.get("DOCKYARD_API_KEY") or None,
         image_id=env.get("DOCKYARD_IMAGE_ID") or None,
         log_level=(env.get("DOCKYARD_LOG_LEVEL") or "info").lower(),
