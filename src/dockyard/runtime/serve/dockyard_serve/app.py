@@ -166,7 +166,8 @@ class App:
             status = err.status
             await send_error(send, err)
         except ClientDisconnected:
-            status = 499  # nobody to answer; counted as "other"
+            # Nobody to answer (499), or the protocol answered 408 for a stalled body.
+            status = 408 if scope.get("extensions", {}).get("dockyard.timed_out") else 499
         except Exception:
             log.exception("unexpected error on %s %s", scope["method"], path)
             await send_error(send, HttpError(500, "internal server error"))
@@ -222,7 +223,7 @@ class App:
                 headers=[(b"connection", b"close")],
             )
         proba = _proba_flag(scope["query_string"])
-        body = await read_body(receive, limit, self.settings.timeout_s)
+        body = await read_body(receive, limit, self.settings.body_timeout_s)
         rows = await self._rows(body, content_type, model)
         try:
             result = await batcher.predict(rows, proba, _sender(scope))

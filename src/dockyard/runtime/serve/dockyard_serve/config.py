@@ -17,6 +17,9 @@ runs unchanged under ``docker run -e``, compose and Kubernetes.
 ``DOCKYARD_TIMEOUT_S``      per-request deadline, queueing included, before 504 (default 30)
 ``DOCKYARD_MAX_BODY_BYTES`` request body limit before 413 (default 10 MiB)
 ``DOCKYARD_MAX_ROWS``       rows in one request before 413 (default 10,000)
+``DOCKYARD_HEADER_TIMEOUT_S`` request line and headers must arrive within this (default 5)
+``DOCKYARD_BODY_TIMEOUT_S`` the body must arrive within this after the headers (default 10)
+``DOCKYARD_MAX_HEADER_BYTES`` request line and headers larger than this get 431 (32 KiB)
 ``DOCKYARD_API_KEY``        when set, /predict, /info and /metrics need it (401 otherwise)
 ``DOCKYARD_IMAGE_ID``       shown by /info so a response can be traced to an image
 ``DOCKYARD_LOG_LEVEL``      debug, info (default), warning, error
@@ -52,10 +55,20 @@ class Settings:
     timeout_s: float = 30.0
     max_body_bytes: int = 10 * 1024 * 1024
     max_rows: int = 10_000
+    header_timeout_s: float = 5.0
+    body_timeout_s: float = 10.0
+    max_header_bytes: int = 32 * 1024
     api_key: str | None = None
     image_id: str | None = None
     log_level: str = "info"
     cpus: int = 1
+
+    @property
+    def limit_concurrency(self) -> int:
+        """Connections plus requests a worker holds before uvicorn answers 503 itself: the
+        queue, one batch, as many again reading their bodies, and room for idle keep-alive
+        connections (which count too)."""
+        return max(256, 2 * self.queue_limit + self.max_batch)
 
     @property
     def threads_per_worker(self) -> int:
@@ -89,6 +102,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         timeout_s=_float(env, "DOCKYARD_TIMEOUT_S", 30.0, minimum=0.001),
         max_body_bytes=_int(env, "DOCKYARD_MAX_BODY_BYTES", 10 * 1024 * 1024, minimum=1),
         max_rows=_int(env, "DOCKYARD_MAX_ROWS", 10_000, minimum=1),
+        header_timeout_s=_float(env, "DOCKYARD_HEADER_TIMEOUT_S", 5.0, minimum=0.001),
+        body_timeout_s=_float(env, "DOCKYARD_BODY_TIMEOUT_S", 10.0, minimum=0.001),
+        max_header_bytes=_int(env, "DOCKYARD_MAX_HEADER_BYTES", 32 * 1024, minimum=1024),
         api_key=env.get("DOCKYARD_API_KEY") or None,
         image_id=env.get("DOCKYARD_IMAGE_ID") or None,
         log_level=(env.get("DOCKYARD_LOG_LEVEL") or "info").lower(),
