@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import urllib.error
@@ -43,7 +44,45 @@ def choose_target(project: Project, model: str | None, predictor: str | None) ->
             raise UserError(f"several model files found: {', '.join(found)}", hint=hint)
         raise UserError("no model to serve was found in the project", hint=hint)
     rel = _inside(project.root, chosen) if chosen else ""
+    _check_pin(project, rel)
     return ServeTarget(rel, predictor or "")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_pin(project: Project, model: str) -> None:
+    """`[serve] sha256` pins the model file: anything else is refused before it is built in."""
+    pinned = project.spec.serve.sha256
+    if not pinned:
+        return
+    if not model:
+        raise UserError("[serve] sha256 pins a model file, but no model file is served",
+                        hint="set [serve] model (or pass --model), or remove sha256")
+    actual = file_sha256(project.root / model)
+    if actual != pinned:
+        raise UserError(f"model file {model} does not match [serve] sha256 in "
+                        f"{project.spec.spec_file or 'dockyard.toml'} (expected {pinned[:12]}…, "
+                        f"got {actual[:12]}…)",
+                        hint=f"if you replaced it on purpose, pin the new file: "
+                        f'sha256 = "{actual}"; if not, find out who changed it before serving it')
+
+
+def trust_note(project: Project, target: ServeTarget) -> str:
+    """What `serve` says about trusting the model: a pickle runs code when it is loaded."""
+    if not target.model or Path(target.model).suffix.lower() in (".onnx", ".json", ".ubj",
+                                                                  ".txt"):
+        return ""
+    if project.spec.serve.sha256:
+        return f"{target.model} is pinned by [serve] sha256 (checked again when the server starts)"
+    digest = file_sha256(project.root / target.model)
+    return (f"loading {target.model} runs code stored in it (pickle): serve only models you "
+            f'trust, and pin this one with [serve] sha256 = "{digest}" in dockyard.toml')
 
 
 def _inside(root: Path, path: str) -> str:

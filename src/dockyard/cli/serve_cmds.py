@@ -26,14 +26,17 @@ def serve(ctx: Context, model: str | None, predictor: str | None, port: int | No
           workers: int | None, tag: str, base: str | None, ca_cert: str | None, detach: bool,
           as_json: bool) -> None:
     """Build the serving image, start the model server, wait until ready, print its URL."""
-    from dockyard.app.serving import build_serving, choose_target, start_serving
+    from dockyard.app.serving import build_serving, choose_target, start_serving, trust_note
     from dockyard.cli._output import BuildProgress
     from dockyard.engine._cmd import ping
 
     out = ctx.output(as_json)
-    ping()
     project = ctx.project()
-    target = choose_target(project, model, predictor)
+    target = choose_target(project, model, predictor)  # a wrong sha256 pin stops here
+    ping()
+    note = trust_note(project, target)
+    if note:
+        out.note(f"note: {note}")
     out.note(f"building the serving image for {target.model or target.predictor}…")
     built = build_serving(project, target, tag=tag, base=base, ca_cert=ca_cert,
                           on_line=BuildProgress(out))

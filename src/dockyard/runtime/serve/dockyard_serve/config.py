@@ -5,6 +5,7 @@ runs unchanged under ``docker run -e``, compose and Kubernetes.
 
 =========================  ===========================================================
 ``DOCKYARD_MODEL``          path of the model file (joblib/pickle, .json/.ubj, .txt, .onnx)
+``DOCKYARD_MODEL_SHA256``   the model file's SHA-256: any other file is refused (exit 3)
 ``DOCKYARD_PREDICTOR``      ``module:Class`` of a user predictor (instead of, or with, a model)
 ``DOCKYARD_MODEL_KIND``     override kind sniffing: sklearn, xgboost, lightgbm, onnx, predictor
 ``DOCKYARD_HOST``           bind address (default 0.0.0.0: the container's port mapping decides)
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +46,7 @@ class Settings:
     """Resolved server settings; build with :func:`load_settings`."""
 
     model_path: str | None = None
+    model_sha256: str | None = None
     predictor: str | None = None
     model_kind: str | None = None
     host: str = "0.0.0.0"
@@ -85,12 +88,16 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError("set DOCKYARD_MODEL (a model file) or DOCKYARD_PREDICTOR (module:Class)")
     if predictor is not None and ":" not in predictor:
         raise ConfigError(f"DOCKYARD_PREDICTOR must look like module:Class, got {predictor!r}")
+    sha256 = (env.get("DOCKYARD_MODEL_SHA256") or "").strip().lower() or None
+    if sha256 is not None and not re.fullmatch(r"[0-9a-f]{64}", sha256):
+        raise ConfigError(f"DOCKYARD_MODEL_SHA256 must be 64 hex digits, got {sha256!r}")
     cpus = available_cpus()
     # A predictor usually wraps a large framework model (torch, transformers) that already uses
     # every core and would be copied into each process: one worker is the safe default there.
     default_workers = 1 if predictor else cpus
     return Settings(
         model_path=model,
+        model_sha256=sha256,
         predictor=predictor,
         model_kind=env.get("DOCKYARD_MODEL_KIND") or None,
         host=env.get("DOCKYARD_HOST") or "0.0.0.0",
