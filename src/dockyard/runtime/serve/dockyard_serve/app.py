@@ -33,7 +33,7 @@ from .asgi import (
     send_error,
     send_json,
 )
-from .batching import Batcher, ModelError, Overloaded, PredictTimeout
+from .batching import INPUT_ERRORS, Batcher, ModelError, Overloaded, PredictTimeout
 from .config import Settings
 from .inputs import BadRequest, TooManyRows, UnsupportedMediaType, parse_body
 from .metrics import ROUTES, Metrics, SharedRegion
@@ -46,8 +46,6 @@ log = logging.getLogger("dockyard_serve")
 _PROTECTED = {"/predict", "/info", "/metrics"}
 _ROUTES = set(ROUTES)
 _METHODS = {"/predict": "POST"}  # every other route is GET
-# Exceptions a model raises when the *input* is wrong (unknown category, bad shape...).
-_INPUT_ERRORS = (ValueError, TypeError, KeyError, IndexError)
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
 _PROMETHEUS = b"text/plain; version=0.0.4; charset=utf-8"
@@ -368,7 +366,7 @@ def _parse(body: bytes, content_type: str, model: Model, max_rows: int) -> list[
 
 
 def _model_error(exc: ModelError) -> HttpError:
-    if isinstance(exc.cause, _INPUT_ERRORS):
+    if isinstance(exc.cause, INPUT_ERRORS):
         return HttpError(
             422, "the model rejected the input", [{"row": None, "field": None, "message": str(exc)}]
         )

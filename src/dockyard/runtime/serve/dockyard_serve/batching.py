@@ -20,6 +20,12 @@ called concurrently (many are not thread-safe) and native code that releases the
 while the loop parses the next requests. The queue is bounded: past ``queue_limit`` requests
 are refused at once (503 with Retry-After) instead of waiting without end, and every request
 has a deadline (504) even if the model hangs.
+
+A batch whose call fails is bisected down to the requests at fault, so one bad row fails
+only its own request. A sender (connection) whose last request failed is predicted alone,
+after the batch, until a request of its own succeeds; the same rows again get the same
+input error without a call. A stalled or slow request is never waited for: only requests
+whose body was read and parsed are in the queue.
 """
 
 from __future__ import annotations
@@ -69,12 +75,19 @@ class _Job:
     sender: Hashable = None
     #: Its sender's last request failed in the model: predicted alone, not merged.
     suspect: bool = False
+    #: The input error this very request (same sender, same rows) got last time, if any.
+    known: ModelError | None = None
 
 
 #: Senders remembered as suspects at most (a connection is a tuple: a few hundred KB).
 _MAX_SUSPECTS = 4096
 
+#: Exceptions a model raises when the *input* is wrong (unknown category, bad shape...): 422.
+INPUT_ERRORS = (ValueError, TypeError, KeyError, IndexError)
+
 BatchObserver = Callable[[int, int, float], None]  # (rows, requests, seconds)
+_Failure = tuple[Sequence[list[Any]], ModelError]
+_Predict = Callable[[Model, Sequence["_Job"]], "list[Prediction | BaseException]"]
 
 
 class Batcher:
@@ -111,7 +124,10 @@ class Batcher:
         self._predict_s = 0.0
         self._busy_since = 0.0
         #: Senders whose last request failed in the model, oldest first (bounded).
-        self._suspects: collections.OrderedDict[Hashable, None] = collections.OrderedDict()
+        #: Each with its last request's rows and error when that error was the input's fault.
+        self._suspects: collections.OrderedDict[Hashable, _Failure | None] = (
+            collections.OrderedDict()
+        )
 
     @property
     def depth(self) -> int:
@@ -134,7 +150,10 @@ class Batcher:
             self._task = loop.create_task(self._collect())
         future: asyncio.Future[Prediction] = loop.create_future()
         suspect = sender is not None and sender in self._suspects
-        self._queue.append(_Job(rows, proba, future, loop.time(), sender, suspect))
+        failure = self._suspects.get(sender) if suspect else None
+        # The same rows again from the same sender: the same input error, without a call.
+        known = failure[1] if failure is not None and failure[0] == rows else None
+        self._queue.append(_Job(rows, proba, future, loop.time(), sender, suspect, known))
         self._queued_rows += len(rows)
         self._on_depth(len(self._queue))
         self._wake()
@@ -193,7 +212,7 @@ class Batcher:
                 await self._wait(remaining)
                 rows = self._take(batch, rows)
             try:
-                await self._run(batch, rows)
+                await self._run_with_suspects(batch)
             except Exception as exc:  # a bug here must fail this batch, not stop all batching
                 log.exception("batch failed")
                 for job in batch:
@@ -223,19 +242,40 @@ class Batcher:
         """Seconds the current predict call has been running (0 when idle)."""
         return time.perf_counter() - self._busy_since if self._busy_since else 0.0
 
-    async def _run(self, batch: list[_Job], rows: int) -> None:
+    async def _run_with_suspects(self, batch: list[_Job]) -> None:
+        """One call for the batch; the requests of suspect senders afterwards, each alone.
+
+        Finding a bad request by bisection costs a few calls; a client that keeps sending
+        bad rows would make every batch pay that, and everyone with it. Its requests are
+        predicted on their own instead (one call, which usually fails fast in the model's
+        input checks) until one succeeds — after the others have their answers.
+        """
+        merged = [job for job in batch if not job.suspect]
+        suspects = [job for job in batch if job.suspect]
+        if merged:
+            await self._run(merged, _bisect, steady=True)
+        if suspects:
+            await self._run(suspects, _each_alone, steady=False)
+
+    async def _run(self, batch: list[_Job], predict: _Predict, steady: bool) -> None:
+        """Predict ``batch`` in the predict thread and answer its requests. Only ``steady``
+        runs (ordinary batches) feed the batch-size and timing estimates."""
         loop = asyncio.get_running_loop()
+        rows = sum(len(job.rows) for job in batch)
         started = self._busy_since = time.perf_counter()
         try:
-            outcome = await loop.run_in_executor(self._executor, self._predict_batch, batch)
+            outcome = await loop.run_in_executor(self._executor, predict, self._model, batch)
         finally:
             self._busy_since = 0.0
         elapsed = time.perf_counter() - started
-        self._rows_per_s = 0.8 * self._rows_per_s + 0.2 * (rows / max(elapsed, 1e-6))
-        self._predict_s = 0.8 * self._predict_s + 0.2 * elapsed if self._predict_s else elapsed
         if self._on_batch is not None:
             self._on_batch(rows, len(batch), elapsed)
-        self._target = rows + self._queued_rows
+        if steady:
+            self._rows_per_s = 0.8 * self._rows_per_s + 0.2 * (rows / max(elapsed, 1e-6))
+            self._predict_s = (
+                0.8 * self._predict_s + 0.2 * elapsed if self._predict_s else elapsed
+            )
+            self._target = rows + self._queued_rows
         for job, result in zip(batch, outcome, strict=False):
             self._remember(job, result)
             if job.future.done():
@@ -250,27 +290,14 @@ class Batcher:
         if job.sender is None:
             return
         if isinstance(result, BaseException):
-            self._suspects[job.sender] = None
+            failure = None
+            if isinstance(result, ModelError) and isinstance(result.cause, INPUT_ERRORS):
+                failure = (job.rows, result)
+            self._suspects[job.sender] = failure
             if len(self._suspects) > _MAX_SUSPECTS:
                 self._suspects.popitem(last=False)
         elif job.suspect:
             self._suspects.pop(job.sender, None)
-
-    def _predict_batch(self, batch: list[_Job]) -> list[Prediction | BaseException]:
-        """Runs in the predict thread: one call for the batch, suspects' requests alone.
-
-        Finding a bad request by bisection costs a few calls; a client that keeps sending
-        bad rows would make every batch pay that, and everyone with it. Its requests are
-        predicted on their own instead (one call, which usually fails fast in the model's
-        input checks) until one succeeds.
-        """
-        proba = any(job.proba for job in batch)
-        merged = [job for job in batch if not job.suspect]
-        outcome = dict(zip(merged, _bisect(self._model, merged, proba), strict=True))
-        for job in batch:
-            if job.suspect:
-                outcome[job] = _call(self._model, job.rows, proba)
-        return [outcome[job] for job in batch]
 
     def _retry_after(self) -> int:
         """Seconds to drain the queue at the recent rate: what a client should wait."""
@@ -279,9 +306,21 @@ class Batcher:
         return max(1, min(60, math.ceil(self._queued_rows / self._rows_per_s)))
 
 
-def _bisect(model: Model, jobs: Sequence[_Job], proba: bool) -> list[Prediction | BaseException]:
-    """Predict ``jobs`` in one call; when that fails, each half again, down to the requests
-    at fault.
+def _each_alone(model: Model, jobs: Sequence[_Job]) -> list[Prediction | BaseException]:
+    """Runs in the predict thread: one call per request, none for a repeated input error
+    (models are functions of their input; a fresh exception each time, as raising the same
+    one again would grow its traceback)."""
+    return [
+        ModelError(job.known.cause) if job.known else _call(model, job.rows, job.proba)
+        for job in jobs
+    ]
+
+
+def _bisect(
+    model: Model, jobs: Sequence[_Job], proba: bool | None = None
+) -> list[Prediction | BaseException]:
+    """Runs in the predict thread: ``jobs`` in one call; when that fails, each half again,
+    down to the requests at fault.
 
     One bad request among n costs about 2·log2(n) extra calls, most of them failing fast in
     the model's input checks, where retrying every request alone cost n full calls: a client
@@ -289,6 +328,8 @@ def _bisect(model: Model, jobs: Sequence[_Job], proba: bool) -> list[Prediction 
     """
     if not jobs:
         return []
+    if proba is None:
+        proba = any(job.proba for job in jobs)
     rows = jobs[0].rows if len(jobs) == 1 else [row for job in jobs for row in job.rows]
     result = _call(model, rows, proba)
     if not isinstance(result, BaseException):
