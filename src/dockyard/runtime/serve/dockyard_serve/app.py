@@ -310,6 +310,8 @@ class App:
                 "timeout_s": s.timeout_s,
                 "max_body_bytes": s.max_body_bytes,
                 "max_rows": s.max_rows,
+                "header_timeout_s": s.header_timeout_s,
+                "body_timeout_s": s.body_timeout_s,
                 "auth": self._api_key is not None,
                 "uptime_s": round(time.time() - self._started, 3),
                 "threads": threading.active_count(),
