@@ -61,6 +61,27 @@ async def test_system_exit_in_the_model_is_a_500_for_that_request_only(
     assert good.json() == {"predictions": [2.0]}
 
 
+def test_system_exit_does_not_stop_a_real_server(tmp_path, predictor_module):
+    """Six such requests used to stop the server (each killed a worker)."""
+    import httpx
+    from test_serve_process import Server
+
+    predictor_module("exiting_process", EXITING)
+    server = Server({"DOCKYARD_PREDICTOR": "exiting_process:Exiting"}, tmp_path)
+    try:
+        server.wait_ready()
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            for _ in range(8):
+                bad = client.post("/predict", json={"inputs": [[-1.0]]})
+                assert bad.status_code == 500
+            assert client.post("/predict", json={"inputs": [[2.0]]}).json() == {
+                "predictions": [2.0]
+            }
+        assert server.proc.poll() is None
+    finally:
+        assert server.stop() == 0
+
+
 async def test_head_is_answered_on_get_routes(make_app, client_for, rf_path):
     client = client_for(make_app(rf_path))
     for path in ("/health", "/ready", "/openapi.json", "/docs", "/info", "/metrics"):
