@@ -61,8 +61,8 @@ class ModelError(Exception):
     """The model raised on this request's rows (the rest of its batch was predicted without
     them)."""
 
-    def __init__(self, cause: BaseException) -> None:
-        super().__init__(f"{type(cause).__name__}: {cause}")
+    def __init__(self, cause: BaseException, message: str | None = None) -> None:
+        super().__init__(message or f"{type(cause).__name__}: {cause}")
         self.cause = cause
 
 
@@ -75,8 +75,8 @@ class _Job:
     sender: Hashable = None
     #: Its sender's last request failed in the model: predicted alone, not merged.
     suspect: bool = False
-    #: The input error this very request (same sender, same rows) got last time, if any.
-    known: ModelError | None = None
+    #: The input error's message this very request (same sender, same rows) got last time.
+    known: str | None = None
 
 
 #: Senders remembered as suspects at most (a connection is a tuple: a few hundred KB).
@@ -86,7 +86,10 @@ _MAX_SUSPECTS = 4096
 INPUT_ERRORS = (ValueError, TypeError, KeyError, IndexError)
 
 BatchObserver = Callable[[int, int, float], None]  # (rows, requests, seconds)
-_Failure = tuple[Sequence[list[Any]], ModelError]
+#: A suspect's last input error: a fingerprint of its rows and the message. Neither the rows
+#: nor the exception are kept (its traceback holds the model's arrays): thousands of
+#: suspects cost a few MB at most.
+_Failure = tuple[int, str]
 _Predict = Callable[[Model, Sequence["_Job"]], "list[Prediction | BaseException]"]
 
 
@@ -152,7 +155,7 @@ class Batcher:
         suspect = sender is not None and sender in self._suspects
         failure = self._suspects.get(sender) if suspect else None
         # The same rows again from the same sender: the same input error, without a call.
-        known = failure[1] if failure is not None and failure[0] == rows else None
+        known = failure[1] if failure is not None and failure[0] == _fingerprint(rows) else None
         self._queue.append(_Job(rows, proba, future, loop.time(), sender, suspect, known))
         self._queued_rows += len(rows)
         self._on_depth(len(self._queue))
@@ -292,7 +295,9 @@ class Batcher:
         if isinstance(result, BaseException):
             failure = None
             if isinstance(result, ModelError) and isinstance(result.cause, INPUT_ERRORS):
-                failure = (job.rows, result)
+                fingerprint = _fingerprint(job.rows)
+                if fingerprint is not None:
+                    failure = (fingerprint, str(result)[:2000])
             self._suspects[job.sender] = failure
             if len(self._suspects) > _MAX_SUSPECTS:
                 self._suspects.popitem(last=False)
@@ -306,12 +311,20 @@ class Batcher:
         return max(1, min(60, math.ceil(self._queued_rows / self._rows_per_s)))
 
 
+def _fingerprint(rows: Sequence[list[Any]]) -> int | None:
+    """A hash of the rows (None when a value is unhashable, a list or dict feature)."""
+    try:
+        return hash(tuple(map(tuple, rows)))
+    except TypeError:
+        return None
+
+
 def _each_alone(model: Model, jobs: Sequence[_Job]) -> list[Prediction | BaseException]:
     """Runs in the predict thread: one call per request, none for a repeated input error
     (models are functions of their input; a fresh exception each time, as raising the same
     one again would grow its traceback)."""
     return [
-        ModelError(job.known.cause) if job.known else _call(model, job.rows, job.proba)
+        ModelError(ValueError(), job.known) if job.known else _call(model, job.rows, job.proba)
         for job in jobs
     ]
 
