@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import urllib.error
@@ -51,7 +52,45 @@ def choose_target(project: Project, model: str | None, predictor: str | None) ->
             raise UserError(f"several model files found: {', '.join(found)}", hint=hint)
         raise UserError("no model to serve was found in the project", hint=hint)
     rel = _inside(project.root, chosen) if chosen else ""
+    _check_pin(project, rel)
     return ServeTarget(rel, predictor or "")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_pin(project: Project, model: str) -> None:
+    """`[serve] sha256` pins the model file: anything else is refused before it is built in."""
+    pinned = project.spec.serve.sha256
+    if not pinned:
+        return
+    if not model:
+        raise UserError("[serve] sha256 pins a model file, but no model file is served",
+                        hint="set [serve] model (or pass --model), or remove sha256")
+    actual = file_sha256(project.root / model)
+    if actual != pinned:
+        raise UserError(f"model file {model} does not match [serve] sha256 in "
+                        f"{project.spec.spec_file or 'dockyard.toml'} (expected {pinned[:12]}…, "
+                        f"got {actual[:12]}…)",
+                        hint=f"if you replaced it on purpose, pin the new file: "
+                        f'sha256 = "{actual}"; if not, find out who changed it before serving it')
+
+
+def trust_note(project: Project, target: ServeTarget) -> str:
+    """What `serve` says about trusting the model: a pickle runs code when it is loaded."""
+    if not target.model or Path(target.model).suffix.lower() in (".onnx", ".json", ".ubj",
+                                                                  ".txt"):
+        return ""
+    if project.spec.serve.sha256:
+        return f"{target.model} is pinned by [serve] sha256 (checked again when the server starts)"
+    digest = file_sha256(project.root / target.model)
+    return (f"loading {target.model} runs code stored in it (pickle): serve only models you "
+            f'trust, and pin this one with [serve] sha256 = "{digest}" in dockyard.toml')
 
 
 def _inside(root: Path, path: str) -> str:
@@ -85,9 +124,7 @@ def latest_serving_image(project: Project) -> str:
 def build_serving(project: Project, target: ServeTarget, *, tag: str = "",
                   base: str | None = None, ca_cert: str | None = None,
                   on_line: Callable[[str], None] | None = None) -> ServeBuild:
-    from dockyard.runtime.serve.dockyard_serve.inspect_model import model_requirements
-
-    pins = model_requirements(project.root / target.model) if target.model else []
+    pins = _model_pins(project, target)
     requirements = serve_requirements(project.spec, pins, target.model)
     role = ServeRole(target.model, target.predictor)
     artifacts = build_artifacts(project.spec, dockerfile=SERVE_DOCKERFILE,
@@ -103,6 +140,22 @@ def build_serving(project: Project, target: ServeTarget, *, tag: str = "",
         ca_cert=resolve_ca_cert(ca_cert), secrets=project.index_secrets(),
     )
     return ServeBuild(build(request, on_line), choice, target, tuple(requirements))
+
+
+def _model_pins(project: Project, target: ServeTarget) -> list[str]:
+    """What the model file needs installed, read from its bytes (never unpickled here)."""
+    from dockyard.runtime.serve.dockyard_serve.inspect_model import (
+        DecompressionBomb,
+        model_requirements,
+    )
+
+    if not target.model:
+        return []
+    try:
+        return model_requirements(project.root / target.model)
+    except DecompressionBomb as exc:
+        raise UserError(str(exc), hint="save the model again with joblib.dump(model, path) "
+                        "or compress=3 (zlib)") from None
 
 
 @dataclass(frozen=True)

@@ -33,14 +33,18 @@ def serve(ctx: Context, model: str | None, predictor: str | None, port: int | No
         choose_target,
         latest_serving_image,
         start_serving,
+        trust_note,
     )
     from dockyard.cli._output import BuildProgress
     from dockyard.engine._cmd import ping
 
     out = ctx.output(as_json)
-    ping()
     project = ctx.project()
-    target = choose_target(project, model, predictor)
+    target = choose_target(project, model, predictor)  # a wrong sha256 pin stops here
+    ping()
+    note = trust_note(project, target)
+    if note:
+        out.note(f"note: {note}")
     if no_build:
         image, image_id, build_doc = latest_serving_image(project), "", {}
     else:

@@ -119,6 +119,8 @@ def _serve_view(lab: DockerfileView, spec: Spec, role: ServeRole) -> DockerfileV
            "PYTHONPATH=/opt/dockyard/runtime"]
     if role.model:
         env.append(f"DOCKYARD_MODEL={shlex.quote('/workspace/' + role.model)}")
+        if spec.serve.sha256:  # checked again by the server, wherever the image runs
+            env.append(f"DOCKYARD_MODEL_SHA256={spec.serve.sha256}")
     if role.predictor:
         env.append(f"DOCKYARD_PREDICTOR={shlex.quote(role.predictor)}")
     return replace(lab, deps_file=role.deps_file, port=SERVE_PORT_IN_CONTAINER,

@@ -81,6 +81,8 @@ class ServeSection(_Section):
     workers: int | None = Field(default=None, ge=1, le=64)
     max_batch: int | None = Field(default=None, ge=1, le=4096)
     max_wait_ms: float | None = Field(default=None, ge=0, le=1000)
+    # Pins the model file: loading a pickle runs code stored in it.
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")  # as sha256sum prints
 
 
 class UserSpec(_Section):

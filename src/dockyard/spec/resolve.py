@@ -46,6 +46,7 @@ class ServeSpec:
     workers: int = 0  # 0: one per core, decided in the container
     max_batch: int = 64
     max_wait_ms: float = 10.0  # an upper bound: the server never waits longer than a predict
+    sha256: str = ""  # the model file's pinned digest (lower-case hex), or ""
 
 
 @dataclass(frozen=True)
@@ -227,4 +228,5 @@ def _serve(loaded: LoadedSpec, det: Detection) -> ServeSpec:
         workers=s.workers or base.workers,
         max_batch=s.max_batch or base.max_batch,
         max_wait_ms=s.max_wait_ms if s.max_wait_ms is not None else base.max_wait_ms,
+        sha256=s.sha256 or "",
     )

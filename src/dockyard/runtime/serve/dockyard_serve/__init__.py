@@ -16,6 +16,8 @@ Modules:
 - ``batching``: adaptive micro-batching onto a single predict thread.
 - ``metrics``: Prometheus metrics shared by all worker processes.
 - ``app``: the ASGI application; ``openapi``: the OpenAPI document and /docs page.
+- ``protocol``: uvicorn's HTTP protocol with header/body deadlines, a header size cap and
+  lingering close.
 - ``server``: worker processes, the listening socket and graceful shutdown.
 """
 

@@ -16,6 +16,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -32,9 +33,9 @@ from .asgi import (
     send_error,
     send_json,
 )
-from .batching import Batcher, ModelError, Overloaded, PredictTimeout
+from .batching import INPUT_ERRORS, Batcher, ModelError, Overloaded, PredictTimeout
 from .config import Settings
-from .inputs import BadRequest, UnsupportedMediaType, parse_body
+from .inputs import BadRequest, TooManyRows, UnsupportedMediaType, parse_body
 from .metrics import ROUTES, Metrics, SharedRegion
 from .models import Model, ModelLoadError, load_model
 from .openapi import DOCS_HTML, build_openapi
@@ -45,11 +46,12 @@ log = logging.getLogger("dockyard_serve")
 _PROTECTED = {"/predict", "/info", "/metrics"}
 _ROUTES = set(ROUTES)
 _METHODS = {"/predict": "POST"}  # every other route is GET
-# Exceptions a model raises when the *input* is wrong (unknown category, bad shape...).
-_INPUT_ERRORS = (ValueError, TypeError, KeyError, IndexError)
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
 _PROMETHEUS = b"text/plain; version=0.0.4; charset=utf-8"
+#: Bodies up to this size are parsed on the event loop (well under a millisecond); larger ones
+#: in the parse thread, so that /health and small requests keep being answered meanwhile.
+_INLINE_PARSE_BYTES = 64 * 1024
 
 
 class App:
@@ -69,8 +71,13 @@ class App:
         self._on_fatal = on_fatal
         self._loading: asyncio.Task[None] | None = None
         self._api_key = settings.api_key.encode() if settings.api_key else None
-        self._openapi = dumps(build_openapi(None, None, self._api_key is not None))
+        self._openapi = dumps(
+            build_openapi(None, None, self._api_key is not None, settings.max_rows)
+        )
         self._started = time.time()
+        # One thread: large bodies are parsed one at a time, which also bounds the memory
+        # that several of them can take at once.
+        self._parser = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse")
 
     # -- model lifecycle ---------------------------------------------------------------
 
@@ -88,7 +95,11 @@ class App:
             on_batch=self.metrics.observe_batch,
             on_depth=self.metrics.set_queue_depth,
         )
-        self._openapi = dumps(build_openapi(model.schema, model.info, self._api_key is not None))
+        self._openapi = dumps(
+            build_openapi(
+                model.schema, model.info, self._api_key is not None, self.settings.max_rows
+            )
+        )
         self.model = model  # last: /ready turns true only when everything is in place
         self.metrics.set_ready()
 
@@ -116,6 +127,7 @@ class App:
     def close(self) -> None:
         if self.batcher is not None:
             self.batcher.close()
+        self._parser.shutdown(wait=False)
 
     # -- ASGI --------------------------------------------------------------------------
 
@@ -152,7 +164,8 @@ class App:
             status = err.status
             await send_error(send, err)
         except ClientDisconnected:
-            status = 499  # nobody to answer; counted as "other"
+            # Nobody to answer (499), or the protocol answered 408 for a stalled body.
+            status = 408 if scope.get("extensions", {}).get("dockyard.timed_out") else 499
         except Exception:
             log.exception("unexpected error on %s %s", scope["method"], path)
             await send_error(send, HttpError(500, "internal server error"))
@@ -165,8 +178,11 @@ class App:
         if route == "other":
             raise HttpError(404, f"no route {scope['path']}; see /docs")
         method = _METHODS.get(route, "GET")
-        if scope["method"] != method:
-            raise HttpError(405, f"use {method} on {route}", headers=[(b"allow", method.encode())])
+        # HEAD is GET without the body (uvicorn drops it and keeps Content-Length): load
+        # balancers and uptime checkers probe with it.
+        if scope["method"] != method and not (method == "GET" and scope["method"] == "HEAD"):
+            allow = b"GET, HEAD" if method == "GET" else method.encode()
+            raise HttpError(405, f"use {method} on {route}", headers=[(b"allow", allow)])
         if route in _PROTECTED and self._api_key is not None:
             self._authenticate(scope)
         if route == "/predict":
@@ -205,14 +221,10 @@ class App:
                 headers=[(b"connection", b"close")],
             )
         proba = _proba_flag(scope["query_string"])
-        batcher.arriving += 1
+        body = await read_body(receive, limit, self.settings.body_timeout_s)
+        rows = await self._rows(body, content_type, model)
         try:
-            body = await read_body(receive, limit, self.settings.timeout_s)
-            rows = _parse(body, content_type, model)
-        finally:
-            batcher.arriving -= 1
-        try:
-            result = await batcher.predict(rows, proba)
+            result = await batcher.predict(rows, proba, _sender(scope))
         except Overloaded as exc:
             raise HttpError(
                 503,
@@ -230,6 +242,15 @@ class App:
                 payload["classes"] = model.info.classes
         await send_bytes(send, 200, dumps(payload))
         return 200
+
+    async def _rows(self, body: bytes, content_type: str, model: Model) -> list[list[Any]]:
+        max_rows = self.settings.max_rows
+        if len(body) <= _INLINE_PARSE_BYTES:
+            return _parse(body, content_type, model, max_rows)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._parser, _parse, body, content_type, model, max_rows
+        )
 
     # -- GET routes --------------------------------------------------------------------
 
@@ -288,6 +309,9 @@ class App:
                 "queue_limit": s.queue_limit,
                 "timeout_s": s.timeout_s,
                 "max_body_bytes": s.max_body_bytes,
+                "max_rows": s.max_rows,
+                "header_timeout_s": s.header_timeout_s,
+                "body_timeout_s": s.body_timeout_s,
                 "auth": self._api_key is not None,
                 "uptime_s": round(time.time() - self._started, 3),
                 "threads": threading.active_count(),
@@ -310,6 +334,12 @@ def _body_headers(headers: list[tuple[bytes, bytes]]) -> tuple[str, int | None]:
     return content_type, length
 
 
+def _sender(scope: Scope) -> tuple[Any, ...] | None:
+    """The client's connection (host, port); some ASGI test clients give it as a list."""
+    client = scope.get("client")
+    return tuple(client) if client else None
+
+
 def _proba_flag(query: bytes) -> bool:
     if not query:
         return False
@@ -324,11 +354,13 @@ def _proba_flag(query: bytes) -> bool:
     return False
 
 
-def _parse(body: bytes, content_type: str, model: Model) -> list[list[Any]]:
+def _parse(body: bytes, content_type: str, model: Model, max_rows: int) -> list[list[Any]]:
     try:
-        return parse_body(body, content_type, model.schema)
+        return parse_body(body, content_type, model.schema, max_rows)
     except BadRequest as exc:
         raise HttpError(400, str(exc)) from None
+    except TooManyRows as exc:
+        raise HttpError(413, str(exc)) from None
     except UnsupportedMediaType as exc:
         raise HttpError(415, str(exc)) from None
     except InvalidInput as exc:
@@ -336,7 +368,7 @@ def _parse(body: bytes, content_type: str, model: Model) -> list[list[Any]]:
 
 
 def _model_error(exc: ModelError) -> HttpError:
-    if isinstance(exc.cause, _INPUT_ERRORS):
+    if isinstance(exc.cause, INPUT_ERRORS):
         return HttpError(
             422, "the model rejected the input", [{"row": None, "field": None, "message": str(exc)}]
         )

@@ -20,6 +20,12 @@ called concurrently (many are not thread-safe) and native code that releases the
 while the loop parses the next requests. The queue is bounded: past ``queue_limit`` requests
 are refused at once (503 with Retry-After) instead of waiting without end, and every request
 has a deadline (504) even if the model hangs.
+
+A batch whose call fails is bisected down to the requests at fault, so one bad row fails
+only its own request. A sender (connection) whose last request failed is predicted alone,
+after the batch, until a request of its own succeeds; the same rows again get the same
+input error without a call. A stalled or slow request is never waited for: only requests
+whose body was read and parsed are in the queue.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ import collections
 import logging
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -52,10 +58,11 @@ class PredictTimeout(Exception):
 
 
 class ModelError(Exception):
-    """The model raised on this request's rows (other requests of the batch were retried)."""
+    """The model raised on this request's rows (the rest of its batch was predicted without
+    them)."""
 
-    def __init__(self, cause: BaseException) -> None:
-        super().__init__(f"{type(cause).__name__}: {cause}")
+    def __init__(self, cause: BaseException, message: str | None = None) -> None:
+        super().__init__(message or f"{type(cause).__name__}: {cause}")
         self.cause = cause
 
 
@@ -65,9 +72,25 @@ class _Job:
     proba: bool
     future: asyncio.Future[Prediction]
     queued_at: float
+    sender: Hashable = None
+    #: Its sender's last request failed in the model: predicted alone, not merged.
+    suspect: bool = False
+    #: The input error's message this very request (same sender, same rows) got last time.
+    known: str | None = None
 
+
+#: Senders remembered as suspects at most (a connection is a tuple: a few hundred KB).
+_MAX_SUSPECTS = 4096
+
+#: Exceptions a model raises when the *input* is wrong (unknown category, bad shape...): 422.
+INPUT_ERRORS = (ValueError, TypeError, KeyError, IndexError)
 
 BatchObserver = Callable[[int, int, float], None]  # (rows, requests, seconds)
+#: A suspect's last input error: a fingerprint of its rows and the message. Neither the rows
+#: nor the exception are kept (its traceback holds the model's arrays): thousands of
+#: suspects cost a few MB at most.
+_Failure = tuple[int, str]
+_Predict = Callable[[Model, Sequence["_Job"]], "list[Prediction | BaseException]"]
 
 
 class Batcher:
@@ -98,23 +121,28 @@ class Batcher:
         self._queued_rows = 0
         self._rows_per_s = 0.0  # moving average, for Retry-After
         #: Rows the next batch should gather: how many were in the server when the last batch
-        #: finished (the ones just predicted, the ones queued meanwhile, the ones arriving).
+        #: finished (the ones just predicted and the ones queued meanwhile).
         self._target = 1
         #: Moving average of one predict call's duration: the longest worthwhile wait.
         self._predict_s = 0.0
-        #: Requests already inside the app but not yet queued (reading or validating their
-        #: body). The collector waits for them: they are the companions a batch can have.
-        self.arriving = 0
         self._busy_since = 0.0
+        #: Senders whose last request failed in the model, oldest first (bounded).
+        #: Each with its last request's rows and error when that error was the input's fault.
+        self._suspects: collections.OrderedDict[Hashable, _Failure | None] = (
+            collections.OrderedDict()
+        )
 
     @property
     def depth(self) -> int:
         """Requests waiting in the queue (not counting the batch being predicted)."""
         return len(self._queue)
 
-    async def predict(self, rows: Sequence[list[Any]], proba: bool) -> Prediction:
+    async def predict(
+        self, rows: Sequence[list[Any]], proba: bool, sender: Hashable = None
+    ) -> Prediction:
         """Queue ``rows`` and wait for their predictions (raises Overloaded, PredictTimeout,
-        ModelError)."""
+        ModelError). ``sender`` (the client's connection) lets a sender whose last request
+        failed in the model be predicted alone."""
         if len(self._queue) >= self._queue_limit:
             raise Overloaded(self._retry_after())
         loop = asyncio.get_running_loop()
@@ -124,7 +152,11 @@ class Batcher:
             self._queued_rows = 0
             self._task = loop.create_task(self._collect())
         future: asyncio.Future[Prediction] = loop.create_future()
-        self._queue.append(_Job(rows, proba, future, loop.time()))
+        suspect = sender is not None and sender in self._suspects
+        failure = self._suspects.get(sender) if suspect else None
+        # The same rows again from the same sender: the same input error, without a call.
+        known = failure[1] if failure is not None and failure[0] == _fingerprint(rows) else None
+        self._queue.append(_Job(rows, proba, future, loop.time(), sender, suspect, known))
         self._queued_rows += len(rows)
         self._on_depth(len(self._queue))
         self._wake()
@@ -174,14 +206,16 @@ class Batcher:
             deadline = batch[0].queued_at + min(self._max_wait, self._predict_s)
             goal = min(self._target, self._max_batch)
             # (Anything left in the queue after _take did not fit: the batch is full.)
-            while (rows < goal or self.arriving > 0) and rows < self._max_batch and not self._queue:
+            # Only queued requests count: a request still sending its body (or stalled) is
+            # never waited for, so a slow client cannot slow down everybody's batches.
+            while rows < goal and not self._queue:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     break
                 await self._wait(remaining)
                 rows = self._take(batch, rows)
             try:
-                await self._run(batch, rows)
+                await self._run_with_suspects(batch)
             except Exception as exc:  # a bug here must fail this batch, not stop all batching
                 log.exception("batch failed")
                 for job in batch:
@@ -211,20 +245,42 @@ class Batcher:
         """Seconds the current predict call has been running (0 when idle)."""
         return time.perf_counter() - self._busy_since if self._busy_since else 0.0
 
-    async def _run(self, batch: list[_Job], rows: int) -> None:
+    async def _run_with_suspects(self, batch: list[_Job]) -> None:
+        """One call for the batch; the requests of suspect senders afterwards, each alone.
+
+        Finding a bad request by bisection costs a few calls; a client that keeps sending
+        bad rows would make every batch pay that, and everyone with it. Its requests are
+        predicted on their own instead (one call, which usually fails fast in the model's
+        input checks) until one succeeds — after the others have their answers.
+        """
+        merged = [job for job in batch if not job.suspect]
+        suspects = [job for job in batch if job.suspect]
+        if merged:
+            await self._run(merged, _bisect, steady=True)
+        if suspects:
+            await self._run(suspects, _each_alone, steady=False)
+
+    async def _run(self, batch: list[_Job], predict: _Predict, steady: bool) -> None:
+        """Predict ``batch`` in the predict thread and answer its requests. Only ``steady``
+        runs (ordinary batches) feed the batch-size and timing estimates."""
         loop = asyncio.get_running_loop()
+        rows = sum(len(job.rows) for job in batch)
         started = self._busy_since = time.perf_counter()
         try:
-            outcome = await loop.run_in_executor(self._executor, self._predict_batch, batch)
+            outcome = await loop.run_in_executor(self._executor, predict, self._model, batch)
         finally:
             self._busy_since = 0.0
         elapsed = time.perf_counter() - started
-        self._rows_per_s = 0.8 * self._rows_per_s + 0.2 * (rows / max(elapsed, 1e-6))
-        self._predict_s = 0.8 * self._predict_s + 0.2 * elapsed if self._predict_s else elapsed
         if self._on_batch is not None:
             self._on_batch(rows, len(batch), elapsed)
-        self._target = rows + self._queued_rows + self.arriving
+        if steady:
+            self._rows_per_s = 0.8 * self._rows_per_s + 0.2 * (rows / max(elapsed, 1e-6))
+            self._predict_s = (
+                0.8 * self._predict_s + 0.2 * elapsed if self._predict_s else elapsed
+            )
+            self._target = rows + self._queued_rows
         for job, result in zip(batch, outcome, strict=False):
+            self._remember(job, result)
             if job.future.done():
                 continue
             if isinstance(result, BaseException):
@@ -232,17 +288,21 @@ class Batcher:
             else:
                 job.future.set_result(result)
 
-    def _predict_batch(self, batch: list[_Job]) -> list[Prediction | BaseException]:
-        """Runs in the predict thread. One call for the whole batch; if it fails, each request
-        again on its own so one bad row fails only its own request."""
-        proba = any(job.proba for job in batch)
-        if len(batch) == 1:
-            return [_call(self._model, batch[0].rows, proba)]
-        merged = [row for job in batch for row in job.rows]
-        result = _call(self._model, merged, proba)
+    def _remember(self, job: _Job, result: Prediction | BaseException) -> None:
+        """Suspect a sender after a failed request, clear it after a good one."""
+        if job.sender is None:
+            return
         if isinstance(result, BaseException):
-            return [_call(self._model, job.rows, job.proba) for job in batch]
-        return _split(result, [len(job.rows) for job in batch])
+            failure = None
+            if isinstance(result, ModelError) and isinstance(result.cause, INPUT_ERRORS):
+                fingerprint = _fingerprint(job.rows)
+                if fingerprint is not None:
+                    failure = (fingerprint, str(result)[:2000])
+            self._suspects[job.sender] = failure
+            if len(self._suspects) > _MAX_SUSPECTS:
+                self._suspects.popitem(last=False)
+        elif job.suspect:
+            self._suspects.pop(job.sender, None)
 
     def _retry_after(self) -> int:
         """Seconds to drain the queue at the recent rate: what a client should wait."""
@@ -251,10 +311,55 @@ class Batcher:
         return max(1, min(60, math.ceil(self._queued_rows / self._rows_per_s)))
 
 
+def _fingerprint(rows: Sequence[list[Any]]) -> int | None:
+    """A hash of the rows (None when a value is unhashable, a list or dict feature)."""
+    try:
+        return hash(tuple(map(tuple, rows)))
+    except TypeError:
+        return None
+
+
+def _each_alone(model: Model, jobs: Sequence[_Job]) -> list[Prediction | BaseException]:
+    """Runs in the predict thread: one call per request, none for a repeated input error
+    (models are functions of their input; a fresh exception each time, as raising the same
+    one again would grow its traceback)."""
+    return [
+        ModelError(ValueError(), job.known) if job.known else _call(model, job.rows, job.proba)
+        for job in jobs
+    ]
+
+
+def _bisect(
+    model: Model, jobs: Sequence[_Job], proba: bool | None = None
+) -> list[Prediction | BaseException]:
+    """Runs in the predict thread: ``jobs`` in one call; when that fails, each half again,
+    down to the requests at fault.
+
+    One bad request among n costs about 2·log2(n) extra calls, most of them failing fast in
+    the model's input checks, where retrying every request alone cost n full calls: a client
+    sending poison rows cut everyone's throughput tenfold.
+    """
+    if not jobs:
+        return []
+    if proba is None:
+        proba = any(job.proba for job in jobs)
+    rows = jobs[0].rows if len(jobs) == 1 else [row for job in jobs for row in job.rows]
+    result = _call(model, rows, proba)
+    if not isinstance(result, BaseException):
+        return [result] if len(jobs) == 1 else _split(result, [len(job.rows) for job in jobs])
+    if len(jobs) == 1:
+        return [result]
+    middle = len(jobs) // 2
+    return _bisect(model, jobs[:middle], proba) + _bisect(model, jobs[middle:], proba)
+
+
 def _call(model: Model, rows: Sequence[list[Any]], proba: bool) -> Prediction | BaseException:
     try:
         result = model.predict(rows, proba)
-    except Exception as exc:
+    except BaseException as exc:
+        # SystemExit or KeyboardInterrupt raised by model code would otherwise leave the
+        # predict thread, end the collector task and take the worker down: one request's
+        # failure, so one request's 500.
         return ModelError(exc)
     if len(result.predictions) != len(rows):
         return ModelError(

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
+import re
 from typing import Any
 
 import orjson
@@ -24,24 +26,34 @@ class UnsupportedMediaType(Exception):
     """The Content-Type is neither JSON nor CSV (415)."""
 
 
+class TooManyRows(Exception):
+    """More rows than ``DOCKYARD_MAX_ROWS`` in one request (413)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit} rows in one request; send them in several")
+
+
 JSON_TYPES = ("application/json", "")  # a missing Content-Type is taken as JSON
 CSV_TYPES = ("text/csv", "application/csv")
 
 
-def parse_body(body: bytes, content_type: str, schema: Schema) -> list[list[Any]]:
+def parse_body(
+    body: bytes, content_type: str, schema: Schema, max_rows: int
+) -> list[list[Any]]:
     """Rows in schema order from a request body; raises BadRequest, InvalidInput,
-    UnsupportedMediaType."""
+    TooManyRows, UnsupportedMediaType."""
     media = content_type.split(";", 1)[0].strip().lower()
     if media in JSON_TYPES or media.endswith("+json"):
-        return parse_json(body, schema)
+        return parse_json(body, schema, max_rows)
     if media in CSV_TYPES:
-        return parse_csv(body, schema)
+        return parse_csv(body, schema, max_rows)
     raise UnsupportedMediaType(
         f"unsupported Content-Type {media!r}: use application/json or text/csv"
     )
 
 
-def parse_json(body: bytes, schema: Schema) -> list[list[Any]]:
+def parse_json(body: bytes, schema: Schema, max_rows: int) -> list[list[Any]]:
+    _count_containers(body, schema, max_rows)
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -65,22 +77,49 @@ def parse_json(body: bytes, schema: Schema) -> list[list[Any]]:
     items = document[key]
     if type(items) is not list or not items:
         raise InvalidInput([FieldError(None, key, "expected a non-empty array")])
+    if len(items) > max_rows:
+        raise TooManyRows(max_rows)
     if key == "instances":
         return schema.validate_records(items)
     return schema.validate_rows(items)
 
 
-def parse_csv(body: bytes, schema: Schema) -> list[list[Any]]:
+# A JSON string, escapes included: what may hide brackets that are not containers.
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NESTING_TYPES = ("array", "object", "any")
+
+
+def _count_containers(body: bytes, schema: Schema, max_rows: int) -> None:
+    """Refuse a body with more rows than allowed *before* parsing it.
+
+    Parsing holds the GIL: millions of one-value rows took orjson seconds, during which the
+    worker answered nothing, /health included. A valid body has one array or object per row
+    plus two around them, unless features themselves are arrays or objects, so counting
+    brackets outside strings (at memory speed) is exact enough to refuse early.
+    """
+    limit = max_rows + 2
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return  # every normal request ends here
+    if any(f.type in _NESTING_TYPES for f in schema.features):
+        return  # nested values are legitimate: the row count after parsing decides
+    stripped = _JSON_STRING.sub(b'""', body)
+    if stripped.count(b"[") + stripped.count(b"{") > limit:
+        raise TooManyRows(max_rows)
+
+
+def parse_csv(body: bytes, schema: Schema, max_rows: int) -> list[list[Any]]:
     """CSV with a header row of feature names (any order), or without a header in schema order.
 
-    A first line is a header when every cell in it is a feature name.
+    A first line is a header when every cell in it is a feature name. Reading stops past
+    ``max_rows`` data lines (plus the header), so an oversized body costs no more than that.
     """
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise BadRequest("CSV body is not UTF-8") from None
     try:
-        lines = [line for line in csv.reader(io.StringIO(text)) if line]
+        nonblank = (line for line in csv.reader(io.StringIO(text)) if line)
+        lines = list(itertools.islice(nonblank, max_rows + 2))
     except csv.Error as exc:
         raise BadRequest(f"malformed CSV: {exc}") from None
     if lines and all(schema.index(cell) is not None for cell in lines[0]):
@@ -89,6 +128,8 @@ def parse_csv(body: bytes, schema: Schema) -> list[list[Any]]:
         header = schema.names[: max((len(line) for line in lines), default=0)]
     if not lines:
         raise InvalidInput([FieldError(None, None, "CSV body has no data rows")])
+    if len(lines) > max_rows:
+        raise TooManyRows(max_rows)
     records, errors = _csv_records(header, lines, schema)
     if errors:
         raise InvalidInput(errors)

@@ -23,10 +23,11 @@ import bz2
 import lzma
 import re
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
-__all__ = ["detect_kind", "model_requirements", "sklearn_version"]
+__all__ = ["DecompressionBomb", "detect_kind", "model_requirements", "sklearn_version"]
 
 KINDS = ("sklearn", "xgboost", "lightgbm", "onnx")
 
@@ -95,7 +96,8 @@ def model_requirements(path: str | Path) -> list[str]:
     scikit-learn is pinned exactly: its pickles are only guaranteed to load in the version
     that wrote them. A pickle written with NumPy 2 refers to ``numpy._core`` and needs
     ``numpy>=2``. A model fitted on a DataFrame needs pandas to be served with column names.
-    Returns an empty list for files it cannot read; never raises for a bad file's content.
+    Returns an empty list for files it cannot read; raises :class:`DecompressionBomb` for a
+    compressed file that expands far beyond any model (a 1 KB bz2 file can hold gigabytes).
     """
     path = Path(path)
     try:
@@ -214,31 +216,74 @@ def _scan(
         yield from pattern.finditer(tail)
 
 
+class DecompressionBomb(ValueError):
+    """The file decompresses to far more than any model would: refused, not read further."""
+
+
 def _chunks(path: Path, limit: int | None = None) -> Iterator[bytes]:
-    decompress = _decompressor(_head(path))
-    total = 0
+    """The file's (decompressed) bytes in pieces of at most ``_CHUNK``.
+
+    Decompression is bounded twice: every call produces at most ``_CHUNK`` bytes (a 1 KB bz2
+    file can hold gigabytes, which one unbounded call would materialise at once), and the
+    total may not exceed :func:`_budget` of the compressed bytes read.
+    """
+    decompressor = _decompressor(_head(path))
+    read = produced = 0
     with path.open("rb") as handle:
-        while limit is None or total < limit:
+        while limit is None or read < limit:
             raw = handle.read(_CHUNK)
             if not raw:
                 break
-            total += len(raw)
+            read += len(raw)
+            if decompressor is None:
+                yield raw
+                continue
             try:
-                yield decompress(raw) if decompress else raw
-            except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError):
+                for piece in _inflate(decompressor, raw):
+                    produced += len(piece)
+                    if produced > _budget(read):
+                        raise DecompressionBomb(
+                            f"{path.name} decompresses to more than {_budget(read)} bytes from "
+                            f"{read}: refusing to read it (a decompression bomb?)"
+                        )
+                    yield piece
+            except (OSError, EOFError, zlib.error, lzma.LZMAError):
                 return  # corrupt or truncated: report what was found so far
 
 
-def _decompressor(head: bytes) -> Callable[[bytes], bytes] | None:
-    """Streaming decompression for joblib's compressors, chosen by magic bytes."""
+#: Decompressed bytes allowed per compressed byte, and at least. Pickled models (float arrays,
+#: trees) compress 2-10x with joblib's compressors; zlib cannot exceed ~1000x at all, while
+#: bz2 and xz turn a kilobyte into gigabytes. The floor keeps the scan under a second.
+_MAX_RATIO = 1000
+_MIN_BUDGET = 32 * _CHUNK
+
+
+def _budget(compressed: int) -> int:
+    return max(_MIN_BUDGET, _MAX_RATIO * compressed)
+
+
+def _inflate(decompressor: Any, data: bytes) -> Iterator[bytes]:
+    """Decompress ``data`` in pieces of at most ``_CHUNK`` bytes (zlib, bz2 and lzma)."""
+    if hasattr(decompressor, "unconsumed_tail"):  # zlib: unread input is handed back
+        while data:
+            yield decompressor.decompress(data, _CHUNK)
+            data = decompressor.unconsumed_tail
+        return
+    yield decompressor.decompress(data, _CHUNK)  # bz2 / lzma keep pending output inside
+    while not decompressor.eof and not decompressor.needs_input:
+        yield decompressor.decompress(b"", _CHUNK)
+
+
+def _decompressor(head: bytes) -> Any:
+    """A streaming decompressor for joblib's compressors, chosen by magic bytes, or None."""
     if head.startswith(b"\x1f\x8b"):  # gzip
-        return zlib.decompressobj(wbits=16 + zlib.MAX_WBITS).decompress
+        return zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
     if head[:1] == b"\x78":  # zlib (joblib's default compressor)
-        return zlib.decompressobj().decompress
+        return zlib.decompressobj()
     if head.startswith(b"BZh"):
-        return bz2.BZ2Decompressor().decompress
+        return bz2.BZ2Decompressor()
     if head.startswith((b"\xfd7zXZ\x00", b"\x5d\x00\x00")):
-        return lzma.LZMADecompressor().decompress
+        return lzma.LZMADecompressor()
     return None
 
 

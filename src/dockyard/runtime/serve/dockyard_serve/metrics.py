@@ -17,7 +17,7 @@ from collections.abc import Sequence
 Cells = ctypes.Array[ctypes.c_double]
 
 ROUTES = ("/predict", "/health", "/ready", "/metrics", "/info", "/openapi.json", "/docs", "other")
-CODES = (200, 400, 401, 404, 405, 413, 415, 422, 500, 503, 504, 0)  # 0: any other code
+CODES = (200, 400, 401, 404, 405, 408, 413, 415, 422, 500, 503, 504, 0)  # 0: any other code
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
 

@@ -16,14 +16,16 @@ from .schema import Feature, Schema
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}
 
 
-def build_openapi(schema: Schema | None, info: ModelInfo | None, auth: bool) -> dict[str, Any]:
+def build_openapi(
+    schema: Schema | None, info: ModelInfo | None, auth: bool, max_rows: int = 10_000
+) -> dict[str, Any]:
     """The document; before the model is loaded, /predict accepts any JSON object."""
     title = f"dockyard model server: {info.class_name}" if info else "dockyard model server"
     document: dict[str, Any] = {
         "openapi": "3.0.3",
         "info": {"title": title, "version": __version__, "description": _description(info)},
         "paths": _paths(auth),
-        "components": {"schemas": _components(schema)},
+        "components": {"schemas": _components(schema, max_rows)},
     }
     if auth:
         document["components"]["securitySchemes"] = {
@@ -42,7 +44,7 @@ def _description(info: ModelInfo | None) -> str:
     return text
 
 
-def _components(schema: Schema | None) -> dict[str, Any]:
+def _components(schema: Schema | None, max_rows: int) -> dict[str, Any]:
     if schema is None:
         instance: dict[str, Any] = {"type": "object"}
         row: dict[str, Any] = {"type": "array", "items": {}}
@@ -54,8 +56,8 @@ def _components(schema: Schema | None) -> dict[str, Any]:
         "Row": row,
         "PredictRequest": {
             "oneOf": [
-                _wrapper("instances", "#/components/schemas/Instance"),
-                _wrapper("inputs", "#/components/schemas/Row"),
+                _wrapper("instances", "#/components/schemas/Instance", max_rows),
+                _wrapper("inputs", "#/components/schemas/Row", max_rows),
             ]
         },
         "PredictResponse": {
@@ -91,12 +93,14 @@ def _components(schema: Schema | None) -> dict[str, Any]:
     }
 
 
-def _wrapper(key: str, ref: str) -> dict[str, Any]:
+def _wrapper(key: str, ref: str, max_rows: int) -> dict[str, Any]:
     return {
         "type": "object",
         "required": [key],
         "additionalProperties": False,
-        "properties": {key: {"type": "array", "minItems": 1, "items": {"$ref": ref}}},
+        "properties": {
+            key: {"type": "array", "minItems": 1, "maxItems": max_rows, "items": {"$ref": ref}}
+        },
     }
 
 
@@ -165,7 +169,7 @@ def _paths(auth: bool) -> dict[str, Any]:
     predict_responses = {
         "200": _json("Predictions, one per row.", "#/components/schemas/PredictResponse"),
         "400": _json("Malformed JSON or CSV, or a bad query parameter.", _ERROR_REF["$ref"]),
-        "413": _json("Body larger than the limit.", _ERROR_REF["$ref"]),
+        "413": _json("Body or row count over the limit.", _ERROR_REF["$ref"]),
         "415": _json("Content-Type is neither JSON nor CSV.", _ERROR_REF["$ref"]),
         "422": _json(
             "Missing, extra or mistyped feature (row and field named).", _ERROR_REF["$ref"]

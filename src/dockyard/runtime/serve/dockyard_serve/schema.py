@@ -199,7 +199,7 @@ def _plain_numbers(values: list[Any]) -> bool:
         return False
     try:
         total = math.fsum(values)
-    except OverflowError:  # an int too large for a float
+    except (OverflowError, ValueError):  # an int too large for a float; inf + -inf
         return False
     return total - total == 0.0  # false for inf and nan (also when finite values overflow)
 

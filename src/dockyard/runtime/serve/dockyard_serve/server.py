@@ -91,6 +91,7 @@ def run_worker(settings: Settings, sock: socket.socket, region: SharedRegion, sl
 
     from .app import App
     from .metrics import Metrics
+    from .protocol import protocol_class
 
     exit_code = 0
 
@@ -102,7 +103,11 @@ def run_worker(settings: Settings, sock: socket.socket, region: SharedRegion, sl
     app = App(settings, Metrics(region, slot), on_fatal)
     config = uvicorn.Config(
         app,
-        http=_fastest("httptools", "h11"),
+        # httptools, with header/body deadlines, a header size cap and lingering close.
+        http=protocol_class(
+            settings.header_timeout_s, settings.body_timeout_s, settings.max_header_bytes
+        ),
+        limit_concurrency=settings.limit_concurrency,
         loop=_fastest("uvloop", "asyncio"),
         ws="none",
         lifespan="on",
@@ -240,7 +245,7 @@ def _limit_native_threads(threads: int) -> None:
 
 
 def _fastest(module: str, fallback: str) -> str:
-    """The C implementation (httptools, uvloop) when installed, else the pure-Python one."""
+    """The C implementation (uvloop) when installed, else the pure-Python one."""
     try:
         importlib.import_module(module)
     except ImportError:

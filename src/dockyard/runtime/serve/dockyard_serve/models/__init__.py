@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from ..config import Settings
@@ -19,6 +20,8 @@ def load_model(settings: Settings) -> Model:
 
         if not settings.predictor:
             raise ModelLoadError("DOCKYARD_MODEL_KIND=predictor needs DOCKYARD_PREDICTOR")
+        if settings.model_path and settings.model_sha256:
+            verify_sha256(settings.model_path, settings.model_sha256)
         return load_predictor(settings.predictor, settings.model_path)
     path = settings.model_path
     assert path is not None  # load_settings guarantees a model or a predictor
@@ -28,7 +31,23 @@ def load_model(settings: Settings) -> Model:
         raise ModelLoadError(f"model file not found: {path}") from None
     except (OSError, ValueError) as exc:
         raise ModelLoadError(str(exc)) from exc
+    if settings.model_sha256:
+        verify_sha256(path, settings.model_sha256)
     return _load_kind(kind, path, threads)
+
+
+def verify_sha256(path: str, expected: str) -> None:
+    """Refuse a model file other than the pinned one *before* loading it: unpickling runs
+    code stored in the file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != expected:
+        raise ModelLoadError(
+            f"{path} has sha256 {digest.hexdigest()}, but DOCKYARD_MODEL_SHA256 pins "
+            f"{expected}: refusing to load it (loading a model file can run code stored in it)"
+        )
 
 
 def _load_kind(kind: str, path: str, threads: int) -> Model:
