@@ -136,6 +136,7 @@ def _uv(argv: list[str], spec: Spec, ca_cert: Path | None) -> subprocess.Complet
            if k not in ("UV_INDEX_URL", "UV_EXTRA_INDEX_URL", "UV_INDEX", "UV_DEFAULT_INDEX",
                         "UV_INDEX_STRATEGY")}
     env.update(indexes_for(spec).uv_env())
+    env["UV_PYTHON_DOWNLOADS"] = "never"  # it resolves for a version; it needs no interpreter
     if ca_cert is not None:
         env["SSL_CERT_FILE"] = str(ca_cert)
     try:

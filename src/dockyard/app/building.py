@@ -26,6 +26,7 @@ from dockyard.engine.images import (
 from dockyard.errors import BuildFailed, UserError
 from dockyard.generate import build_artifacts, write_artifacts
 from dockyard.lock import Resolution, ResolutionFailed, lock_state, resolve_for_build
+from dockyard.spec.resolve import EOL_PYTHONS
 
 BUILD_DOCKERFILE = ".dockyard/Dockerfile"
 # BuildKit reads <Dockerfile>.dockerignore before the context's own .dockerignore, so dockyard's
@@ -114,6 +115,10 @@ def build_project(project: Project, *, tag: str = "", base: str | None = None,
     if state == "stale":
         notes.append("dockyard.lock is stale; building from the declared dependencies "
                      "(run `dockyard lock` to refresh it)")
+    if ".".join(project.spec.python.split(".")[:2]) in EOL_PYTHONS:
+        notes.append(f"Python {project.spec.python} is past its end of life: JupyterLab's "
+                     "server cannot be kept to its releases without published advisories "
+                     "there; move to Python 3.11 or newer")
     ca = resolve_ca_cert(ca_cert)
     resolution = resolve_dependencies(project, ca, refresh)
     write_artifacts(project.root, build_artifacts(project.spec, pinned=resolution.path,

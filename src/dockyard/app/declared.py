@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from packaging.utils import canonicalize_name
 
 from dockyard.app.context import Project
-from dockyard.generate.context import requirement_name
+from dockyard.generate.context import merged_requirements, requirement_name
 
 
 def declaration_sites(project: Project, text: str) -> list[tuple[str, str]]:
@@ -16,7 +16,7 @@ def declaration_sites(project: Project, text: str) -> list[tuple[str, str]]:
     mentions, in the order the requirements are listed."""
     sites = dict(_sites(project))
     found = []
-    for line in project.spec.requirements:
+    for line in merged_requirements(project.spec):
         name = requirement_name(line)
         pattern = r"(?<![\w.-])" + r"[-_.]".join(map(re.escape, re.split(r"[-_.]", name))) \
             + r"(?![\w-])"
@@ -26,10 +26,12 @@ def declaration_sites(project: Project, text: str) -> list[tuple[str, str]]:
 
 
 def _sites(project: Project) -> Iterator[tuple[str, str]]:
-    # Later wins, as in the spec's resolution: extra > declared > undeclared imports.
+    # Later wins, as in the spec's resolution: extra > declared > runtime > undeclared imports.
     for imp in project.detection.undeclared_imports:
         where = imp.files[0] if imp.files else "the project"
         yield canonicalize_name(imp.distribution), f"{where} (import {imp.module}, undeclared)"
+    for line in project.spec.runtime_requirements:
+        yield requirement_name(line), "dockyard's image runtime (JupyterLab, notebook runs)"
     for dep in project.detection.dependencies:
         yield dep.name, _line_of(project, dep.source, dep.name)
     spec_file = project.loaded.file or "dockyard.toml"

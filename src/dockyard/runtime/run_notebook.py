@@ -138,7 +138,20 @@ class NotStarted(Exception):
 
 def _engine() -> type:
     """papermill's nbclient engine, told to report progress through nbclient's own hook."""
+    import subprocess
+
+    import papermill.engines
+    from papermill.clientwrap import PapermillNotebookClient
     from papermill.engines import NBClientEngine, papermill_engines
+
+    class QuietKernelClient(PapermillNotebookClient):
+        def execute(self, **kwargs: Any) -> Any:
+            # The kernel process's own stderr is not the notebook's (a cell's stderr reaches
+            # us through the kernel protocol): under load, ipykernel's shutdown races print
+            # tornado tracebacks there that no log level silences.
+            return super().execute(stderr=subprocess.DEVNULL, **kwargs)
+
+    papermill.engines.PapermillNotebookClient = QuietKernelClient
 
     class ProgressEngine(NBClientEngine):
         @classmethod

@@ -37,6 +37,18 @@ RUNTIME_REQUIREMENTS = (
     "pip>=24",
 )
 
+# Python 3.9 (past its end of life; Debian bullseye's) has no jupyter-server past 2.18, so there
+# the floor is the oldest 2.x JupyterLab 4 accepts; `build` warns about it.
+EOL_PYTHONS = ("3.8", "3.9")
+EOL_JUPYTER_SERVER = "jupyter-server>=2.4"
+
+
+def runtime_requirements(python: str) -> tuple[str, ...]:
+    if ".".join(python.split(".")[:2]) not in EOL_PYTHONS:
+        return RUNTIME_REQUIREMENTS
+    return tuple(EOL_JUPYTER_SERVER if r.startswith("jupyter-server") else r
+                 for r in RUNTIME_REQUIREMENTS)
+
 
 @dataclass(frozen=True)
 class ServeSpec:
@@ -109,14 +121,15 @@ def resolve(view: ProjectView, loaded: LoadedSpec, det: Detection) -> Spec:
     user, src = loaded.spec, loaded.file or "dockyard.toml"
     prov: dict[str, str] = {}
     detected_python = det.python.version if det.python.source != "default" else None
+    python = _pick(prov, "python", DEFAULT_PYTHON, (user.python, src),
+                   (detected_python, f"detected: {det.python.source}"))
     return Spec(
         name=_pick(prov, "name", view.name, (user.name, src), (view.name, "project folder")),
         project_key=view.key,
-        python=_pick(prov, "python", DEFAULT_PYTHON, (user.python, src),
-                     (detected_python, f"detected: {det.python.source}")),
+        python=python,
         base_image=_pick(prov, "base_image", "", (user.build.base_image, src)),
         requirements=_requirements(loaded, det, prov, src),
-        runtime_requirements=RUNTIME_REQUIREMENTS,
+        runtime_requirements=runtime_requirements(python),
         index_url=_pick(prov, "index_url", "", (user.dependencies.index_url, src),
                         (_detected_url(det.index_url), "detected")),
         extra_index_urls=tuple(u for u in user.dependencies.extra_index_urls if u)
