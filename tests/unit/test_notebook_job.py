@@ -59,8 +59,8 @@ class FakeEngine:
         self.lines, self.code = lines, code
         self.commands: list[tuple[str, ...]] = []
 
-    def base_request(self, project: object, image: str, role: str,
-                     command: tuple[str, ...]) -> str:
+    def project_workload(self, project: object, image: str, command: tuple[str, ...],
+                         role: str) -> str:
         assert role == "notebook"
         self.commands.append(command)
         return "request"
@@ -74,7 +74,7 @@ class FakeEngine:
 def run_with(monkeypatch: pytest.MonkeyPatch, root: Path, lines: list[str],
              code: int) -> tuple[notebooks.NotebookRun, list[str], FakeEngine]:
     fake = FakeEngine(lines, code)
-    monkeypatch.setattr(notebooks, "base_request", fake.base_request)
+    monkeypatch.setattr(notebooks, "project_workload", fake.project_workload)
     monkeypatch.setattr(notebooks.ctr, "run_streaming", fake.run_streaming)
     shown: list[str] = []
     job = notebook_job(root, ANALYSIS, parameters=[("alpha", "1")])

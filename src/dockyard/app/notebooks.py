@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from dockyard.app.context import Project
-from dockyard.app.running import base_request
+from dockyard.app.running import project_workload
 from dockyard.engine import containers as ctr
 from dockyard.errors import UserError
 
@@ -102,7 +102,8 @@ def run_notebook(project: Project, image: str, job: NotebookJob,
         said.append(line)
         on_line(line)
 
-    code = ctr.run_streaming(base_request(project, image, "notebook", notebook_argv(job)), handle)
+    code = ctr.run_streaming(project_workload(project, image, notebook_argv(job), "notebook"),
+                             handle)
     cell_failed = bool(error)
     if code != 0 and not error:
         error = next((ln.strip() for ln in reversed(said) if ln.strip()),

@@ -14,9 +14,9 @@ from datetime import datetime
 from dockyard.app.stack import Lines, Stack, failure, prepare
 from dockyard.engine import compose as dc
 from dockyard.errors import EngineError, UserError
+from dockyard.plan.defaults import GPU_PROFILE, PIPELINE_PROFILE
 from dockyard.stack.catalog import CATALOG
 from dockyard.stack.graph import downstream
-from dockyard.stack.roles import GPU_PROFILE, PIPELINE_PROFILE
 
 LOG_TAIL = 20
 

@@ -27,6 +27,7 @@ from dockyard.errors import UserError
 from dockyard.generate import ServeRole, build_artifacts, write_artifacts
 from dockyard.generate.serving import serve_artifacts, serve_requirements
 from dockyard.naming import local_image
+from dockyard.plan import project as plan
 
 SERVE_DOCKERFILE = ".dockyard/Dockerfile.serve"
 SERVE_IGNORE = ".dockyard/Dockerfile.serve.dockerignore"
@@ -117,7 +118,7 @@ def start_serving(project: Project, image: str, *, port: int | None = None,
                   host: str = "127.0.0.1", workers: int | None = None,
                   image_id: str = "", timeout: float = 120) -> ServeSession:
     port = port or project.spec.serve.port
-    name = f"dockyard-{project.spec.project_key}-serve"
+    name = plan.container_name(project.spec.project_key, "serve")
     if ctr.is_running(name):
         raise UserError(f"the model server is already running for this project ({name})",
                         hint="`dockyard stop` first, or use it as it is")
@@ -125,16 +126,12 @@ def start_serving(project: Project, image: str, *, port: int | None = None,
         raise UserError(f"port {port} is already in use on {host}",
                         hint=f"pick another one: dockyard serve --port {port + 1}")
     ctr.stop(name, timeout=1)
-    req = ctr.RunRequest(
-        image=image, name=name, project=project.spec.project_key, role="serve",
-        ports=(ctr.Port(port, 8080, host),), read_only=True,
-        stop_timeout=35,  # the server drains in-flight requests (deadline 30 s) on SIGTERM
-        env=(*_server_env(project, workers), ("DOCKYARD_IMAGE_ID", image_id or image)),
-        # The key reaches the container's environment only: never the image, nor an argv.
-        secrets=(("DOCKYARD_API_KEY", api_key),) if (api_key := os.environ.get(
-            "DOCKYARD_API_KEY")) else (),
-    )
-    container = ctr.start(req)
+    # The key reaches the container's environment only: never the image, nor an argv.
+    api_key = os.environ.get("DOCKYARD_API_KEY", "")
+    workload = plan.serve_workload(
+        project.spec.project_key, image, port=port, host=host, api_key=bool(api_key),
+        env=(*_server_env(project, workers), ("DOCKYARD_IMAGE_ID", image_id or image)))
+    container = ctr.start(workload, {"DOCKYARD_API_KEY": api_key} if api_key else {})
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
     try:
         seconds = HttpReady(f"{url}/ready", timeout=timeout).wait(container)

@@ -22,12 +22,12 @@ from dockyard.generate.artifacts import check_writable, is_generated, write_arti
 from dockyard.generate.compose import COMPOSE_FILE, compose_artifact
 from dockyard.generate.context import dockerignore
 from dockyard.naming import local_image
+from dockyard.plan.services import env_secrets
+from dockyard.plan.stack import ProjectContext
 from dockyard.spec.stack import ServiceSpec, StackSpec, compose_project_name
 from dockyard.stack import envfile
 from dockyard.stack.catalog import CATALOG
 from dockyard.stack.resolve import resolve_stack
-from dockyard.stack.roles import ProjectContext
-from dockyard.stack.services import env_secrets
 
 Lines = Callable[[str], None] | None
 

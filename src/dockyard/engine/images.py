@@ -14,8 +14,9 @@ from pathlib import Path
 from dockyard.engine._cmd import docker
 from dockyard.errors import BuildFailed, EngineError, ImageNotFound, PushDenied
 
-LABEL_PROJECT = "dev.dockyard.project"
-LABEL_ROLE = "dev.dockyard.role"
+# Images carry the same labels as the workloads (re-exported for the build use cases).
+from dockyard.workload import LABEL_PROJECT as LABEL_PROJECT
+from dockyard.workload import LABEL_ROLE as LABEL_ROLE
 
 
 @dataclass(frozen=True)

@@ -15,19 +15,21 @@ from dockyard.app.context import load_project
 from dockyard.engine import _cmd
 from dockyard.engine import containers as ctr
 from dockyard.errors import SpecError
+from dockyard.render import docker_run
+from dockyard.workload import Workload, env, secret_env
 from tests.unit.stack.helpers import document, write_project
 
 SECRET = "0123456789abcdef-secret"
 
 
 def test_run_argv_names_secrets_and_the_child_env_carries_them() -> None:
-    req = ctr.RunRequest(image="img", env=(("HOME", "/tmp"),),
-                         secrets=(("JUPYTER_TOKEN", SECRET),))
-    argv = ctr.run_argv(req, detach=True)
+    w = Workload(name="", role="lab", project="p", image="img",
+                 env=(env("HOME", "/tmp"), secret_env("JUPYTER_TOKEN")))
+    argv = docker_run.run_argv(w, detach=True)
     assert argv[argv.index("HOME=/tmp") + 2:argv.index("HOME=/tmp") + 3] == ["JUPYTER_TOKEN"]
     assert not any(SECRET in a for a in argv)
-    assert req.child_env() == {"JUPYTER_TOKEN": SECRET}
-    assert SECRET not in repr(req)
+    assert docker_run.child_env(w, {"JUPYTER_TOKEN": SECRET}) == {"JUPYTER_TOKEN": SECRET}
+    assert SECRET not in repr(w)
 
 
 @pytest.fixture
