@@ -118,7 +118,7 @@ def test_lock_refuses_a_symlinked_lock_file(layout: tuple[Path, Path],
     root, other = layout
     (root / "dockyard.lock").symlink_to(other / "bashrc")
     resolved: list[object] = []
-    monkeypatch.setattr("dockyard.lock.subprocess.run", lambda *a, **k: resolved.append(a))
+    monkeypatch.setattr("dockyard.lock.ProcessRunner.run", lambda *a, **k: resolved.append(a))
     with pytest.raises(UserError, match=r"dockyard\.lock is a symbolic link"):
         lock(root, load_project(root).spec, None)
     assert not resolved  # refused before resolving anything

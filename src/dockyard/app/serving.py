@@ -14,6 +14,7 @@ from dockyard.app.building import BaseChoice, choose_base, image_labels
 from dockyard.app.context import Project, resolve_ca_cert
 from dockyard.app.running import port_free
 from dockyard.engine import containers as ctr
+from dockyard.engine._cmd import Engine
 from dockyard.engine.images import (
     LABEL_PROJECT,
     LABEL_ROLE,
@@ -114,29 +115,29 @@ class ServeSession:
     seconds_to_ready: float
 
 
-def start_serving(project: Project, image: str, *, port: int | None = None,
+def start_serving(engine: Engine, project: Project, image: str, *, port: int | None = None,
                   host: str = "127.0.0.1", workers: int | None = None,
                   image_id: str = "", timeout: float = 120) -> ServeSession:
     port = port or project.spec.serve.port
     name = plan.container_name(project.spec.project_key, "serve")
-    if ctr.is_running(name):
+    if ctr.is_running(engine, name):
         raise UserError(f"the model server is already running for this project ({name})",
                         hint="`dockyard stop` first, or use it as it is")
     if not port_free(host, port):
         raise UserError(f"port {port} is already in use on {host}",
                         hint=f"pick another one: dockyard serve --port {port + 1}")
-    ctr.stop(name, timeout=1)
+    ctr.stop(engine, name, timeout=1)
     # The key reaches the container's environment only: never the image, nor an argv.
     api_key = os.environ.get("DOCKYARD_API_KEY", "")
     workload = plan.serve_workload(
         project.spec.project_key, image, port=port, host=host, api_key=bool(api_key),
         env=(*_server_env(project, workers), ("DOCKYARD_IMAGE_ID", image_id or image)))
-    container = ctr.start(workload, {"DOCKYARD_API_KEY": api_key} if api_key else {})
+    container = ctr.start(engine, workload, {"DOCKYARD_API_KEY": api_key} if api_key else {})
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
     try:
-        seconds = HttpReady(f"{url}/ready", timeout=timeout).wait(container)
+        seconds = HttpReady(f"{url}/ready", timeout=timeout).wait(container, engine)
     except Exception:
-        ctr.stop(container, timeout=1)
+        ctr.stop(engine, container, timeout=1)
         raise
     return ServeSession(container[:12], name, url, seconds)
 
@@ -149,10 +150,10 @@ def _server_env(project: Project, workers: int | None) -> tuple[tuple[str, str],
     return tuple(env)
 
 
-def serving_url(project: Project) -> str:
+def serving_url(engine: Engine, project: Project) -> str:
     """Where this project's model server listens, from the running container's port."""
     name = f"dockyard-{project.spec.project_key}-serve"
-    for info in ctr.list_containers(project.spec.project_key):
+    for info in ctr.list_containers(engine, project.spec.project_key):
         if info.name == name and "->" in info.ports:
             host_part = info.ports.split("->")[0].split(",")[0].strip()
             return f"http://{host_part}"

@@ -13,6 +13,7 @@ from dockyard.engine.images import short_step
 
 if TYPE_CHECKING:
     from dockyard.app.context import Project
+    from dockyard.engine import Engine
 
 
 @dataclass
@@ -55,24 +56,21 @@ def report_undeclared(out: Output, project: Any) -> None:
                           "index")
 
 
-def follow_or_detach(out: Output, container: str, detach: bool,
+def follow_or_detach(out: Output, engine: Engine, container: str, detach: bool,
                      stop_timeout: int | None) -> None:
     """Leave a started container running, or show its logs until Ctrl-C, then stop it."""
-    import subprocess
-
     from dockyard.engine import containers as ctr
-    from dockyard.engine._cmd import docker_client
 
     if detach:
         out.note("running in the background; `dockyard stop` stops it")
         return
     out.note("Ctrl-C stops it")
     try:
-        subprocess.run([docker_client().path, "logs", "-f", container], check=False)
+        ctr.follow_logs(engine, container)
     except KeyboardInterrupt:
         pass
     finally:
-        ctr.stop(container, timeout=stop_timeout)
+        ctr.stop(engine, container, timeout=stop_timeout)
         out.note("stopped")
 
 

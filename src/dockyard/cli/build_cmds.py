@@ -27,10 +27,9 @@ def build(ctx: Context, tag: str, base: str | None, ca_cert: str | None, locked:
     """Build the project's image on the Docker engine (BuildKit)."""
     from dockyard.app.building import build_project
     from dockyard.cli._output import BuildProgress, report_undeclared
-    from dockyard.engine._cmd import ping
 
     out = ctx.output(as_json)
-    ping()
+    ctx.engine()  # the engine check (builds run on the default engine)
     project = ctx.project()
     report_undeclared(out, project)
     out.note(f"resolving dependencies and building {tag or project.image} (Python "
@@ -71,7 +70,6 @@ def base(ctx: Context, python: str, tag: str, mirror: str, if_stale: bool, servi
          ca_cert: str | None, as_json: bool) -> None:
     """Build a Python base image from Debian packages, for machines without a registry."""
     from dockyard.cli.stack_cmds import build_services
-    from dockyard.engine._cmd import ping
     from dockyard.engine.base import base_state, base_tag, supported_suite
 
     out = ctx.output(as_json)
@@ -79,7 +77,7 @@ def base(ctx: Context, python: str, tag: str, mirror: str, if_stale: bool, servi
     from dockyard.engine.service_images import parse_services
 
     wanted = parse_services(services) if services else []  # bad names fail before any work
-    ping()
+    ctx.engine()  # the engine check (builds run on the default engine)
     tag = tag or base_tag(python)
     state = base_state(tag, python)
     doc: dict[str, object] = {"image": tag, "state": state}
@@ -122,11 +120,10 @@ def _build_base(ctx: Context, out: Output, python: str, tag: str,
 def push(ctx: Context, ref: str, as_json: bool) -> None:
     """Tag the project's image as REGISTRY/REPO[:TAG] and push it."""
     from dockyard.app.building import project_image_ready
-    from dockyard.engine._cmd import ping
     from dockyard.engine.images import push as do_push
 
     out = ctx.output(as_json)
-    ping()
+    ctx.engine()  # the engine check (builds run on the default engine)
     project = ctx.project()
     target = ref if ":" in ref.rsplit("/", 1)[-1] else f"{ref}:latest"
     out.note(f"pushing the project's image as {target}…")

@@ -35,10 +35,9 @@ def serve(ctx: Context, model: str | None, predictor: str | None, port: int | No
         start_serving,
     )
     from dockyard.cli._output import BuildProgress
-    from dockyard.engine._cmd import ping
 
     out = ctx.output(as_json)
-    ping()
+    engine = ctx.engine()
     project = ctx.project()
     target = choose_target(project, model, predictor)
     if no_build:
@@ -53,7 +52,7 @@ def serve(ctx: Context, model: str | None, predictor: str | None, port: int | No
         image, image_id = built.result.image, built.result.id
         build_doc = {"size_bytes": built.result.size_bytes,
                      "build_seconds": round(built.result.seconds, 2)}
-    session = start_serving(project, image, port=port, host=host, workers=workers,
+    session = start_serving(engine, project, image, port=port, host=host, workers=workers,
                             image_id=image_id)
     out.emit({"url": session.url, "container": session.container, "name": session.name,
               "image": image, "id": image_id, **build_doc,
@@ -61,7 +60,7 @@ def serve(ctx: Context, model: str | None, predictor: str | None, port: int | No
               "model": target.model, "predictor": target.predictor})
     out.info(f"model server ready ({session.seconds_to_ready:.1f}s): {session.url}  "
              f"(POST /predict, GET /docs, /metrics)")
-    follow_or_detach(out, session.name, detach, stop_timeout=None)
+    follow_or_detach(out, engine, session.name, detach, stop_timeout=None)
 
 
 @cli.command()
@@ -78,8 +77,7 @@ def predict(ctx: Context, data: Path, url: str | None, proba: bool) -> None:
     from dockyard.app.serving import serving_url
 
     if url is None:
-        from dockyard.engine._cmd import ping
 
-        ping()
-        url = serving_url(ctx.project())
+        engine = ctx.engine()
+        url = serving_url(engine, ctx.project())
     print(json.dumps(do_predict(url, data, proba)))

@@ -64,12 +64,13 @@ def compose_cmd(ctx: Context, force: bool, as_json: bool) -> None:
     for message, hint in stack.warnings:
         out.warn(message, hint)
     written = write_stack(stack, force=force)
+    engine = ctx.engine(check=False)
     try:
-        dc.ensure_available()
+        dc.ensure_available(engine)
     except (UserError, EngineError) as exc:  # no plugin or no docker: the file is still written
         checked = f"not checked with docker compose config ({exc.message})"
     else:
-        rejected = dc.check(stack.compose)
+        rejected = dc.check(engine, stack.compose)
         if rejected:
             raise UserError(f"docker compose config rejects the stack: {rejected}",
                             hint="fix what it names (a line of .env, or dockyard.toml), then "
@@ -101,16 +102,15 @@ def up(ctx: Context, detach: bool, no_build: bool, _build: bool, timeout: int,
     """Start the stack and wait until every service is healthy."""
     from dockyard.app.stack import endpoints, ensure_ours, start_stack
     from dockyard.engine import compose as dc
-    from dockyard.engine._cmd import ping
 
     out = ctx.output(as_json)
     stack = _load(ctx)  # spec problems first: they need no engine
     ensure_ours(stack)
-    ping()
+    engine = ctx.engine()
     for message, hint in stack.warnings:
         out.warn(message, hint)
     out.note(f"starting stack {stack.compose.name}…")
-    started, skipped = start_stack(stack, no_build=no_build, timeout=timeout,
+    started, skipped = start_stack(engine, stack, no_build=no_build, timeout=timeout,
                                    on_line=_progress(out), on_build_line=_build_progress(out))
     for name in skipped:
         out.warn(f"{name} needs a GPU and this engine has none: not started",
@@ -126,11 +126,11 @@ def up(ctx: Context, detach: bool, no_build: bool, _build: bool, timeout: int,
         return
     out.note("following the logs; Ctrl-C stops the stack (volumes are kept)")
     try:
-        dc.follow_logs(stack.compose, [], follow=True, tail="0")
+        dc.follow_logs(engine, stack.compose, [], follow=True, tail="0")
     except KeyboardInterrupt:
         pass
     finally:
-        dc.stop(stack.compose)
+        dc.stop(engine, stack.compose)
         out.note("stopped")
 
 
@@ -141,14 +141,13 @@ def up(ctx: Context, detach: bool, no_build: bool, _build: bool, timeout: int,
 def down(ctx: Context, volumes: bool, as_json: bool) -> None:
     """Stop and remove the stack's containers and network; volumes stay unless --volumes."""
     from dockyard.app.stack import compose_project, ensure_ours_to_delete, stop_stack
-    from dockyard.engine._cmd import ping
 
     out = ctx.output(as_json)
     compose = compose_project(ctx.project())
     if volumes:
         ensure_ours_to_delete(compose)  # before the engine: a refusal needs none
-    ping()
-    result = stop_stack(compose, volumes=volumes, on_line=_progress(out))
+    engine = ctx.engine()
+    result = stop_stack(engine, compose, volumes=volumes, on_line=_progress(out))
     out.emit({"project": compose.name, "removed_volumes": list(result.removed_volumes),
               "kept_volumes": list(result.kept_volumes)})
     out.info(f"stack {compose.name} is down")
@@ -170,19 +169,19 @@ def logs(ctx: Context, service: str | None, follow: bool, tail: str) -> None:
     """Show the logs of the stack, or of one SERVICE (pipeline steps included)."""
     from dockyard.app.stack import compose_project
     from dockyard.engine import compose as dc
-    from dockyard.engine._cmd import ping
     from dockyard.errors import CommandExit, UserError
 
-    ping()
-    dc.ensure_available()
+    engine = ctx.engine()
+    dc.ensure_available(engine)
     compose = compose_project(ctx.project())
-    known = sorted({s.service for s in dc.states(compose)})
+    known = sorted({s.service for s in dc.states(engine, compose)})
     if service and service not in known:
         raise UserError(f"no container of a service named {service!r} in stack {compose.name}",
                         hint="services with containers: "
                              + (", ".join(known) or "none (start the stack: dockyard up)"))
     try:
-        code = dc.follow_logs(compose, [service] if service else [], follow=follow, tail=tail)
+        code = dc.follow_logs(engine, compose, [service] if service else [], follow=follow,
+                              tail=tail)
     except KeyboardInterrupt:
         code = 0
     if code != 0:
@@ -203,13 +202,12 @@ def stack_ps(ctx: Context, as_json: bool) -> None:
 
     from dockyard.app.stack import compose_project
     from dockyard.engine import compose as dc
-    from dockyard.engine._cmd import ping
 
     out = ctx.output(as_json)
-    ping()
-    dc.ensure_available()
+    engine = ctx.engine()
+    dc.ensure_available(engine)
     compose = compose_project(ctx.project())
-    rows = dc.states(compose)
+    rows = dc.states(engine, compose)
     out.emit({"project": compose.name, "services": [asdict(r) for r in rows]})
     out.info(f"{'SERVICE':16} {'STATE':10} {'HEALTH':10} {'EXIT':5} PORTS")
     for r in rows:
@@ -240,13 +238,12 @@ def pipeline_run(ctx: Context, from_step: str | None, no_build: bool, _build: bo
 
     from dockyard.app.pipeline import run_pipeline, select_steps
     from dockyard.app.stack import ensure_ours
-    from dockyard.engine._cmd import ping
 
     out = ctx.output(as_json)
     stack = _load(ctx)  # spec problems first: they need no engine
     chosen = select_steps(stack, from_step)
     ensure_ours(stack)
-    ping()
+    engine = ctx.engine()
     out.note(f"running {' -> '.join(chosen)} in stack {stack.compose.name}…")
 
     def step_output(line: str) -> None:
@@ -255,7 +252,7 @@ def pipeline_run(ctx: Context, from_step: str | None, no_build: bool, _build: bo
         if ctx.verbose or " | " in line or "exited with code" in line:
             out.note(line)
 
-    runs = run_pipeline(stack, from_step=from_step, no_build=no_build, on_line=step_output,
+    runs = run_pipeline(engine, stack, from_step=from_step, no_build=no_build, on_line=step_output,
                         on_build_line=_build_progress(out))
     out.emit({"project": stack.compose.name, "steps": [asdict(r) for r in runs]})
     for r in runs:

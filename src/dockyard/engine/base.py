@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from pathlib import Path
 from dockyard import __version__
 from dockyard.engine._cmd import docker_client
 from dockyard.engine.images import image_labels
+from dockyard.engine.runner import ProcessRunner
 from dockyard.errors import EngineError, UserError
 from dockyard.naming import local_image
 
@@ -146,16 +146,16 @@ def _debootstrap(suite: str, python: str, root: Path, mirror: str,
             suite, str(root), mirror]
     if not (SCRIPTS / suite).exists():  # an older debootstrap knows the suite as sid's twin
         argv.append(str(SCRIPTS / "sid"))
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True) as proc:
-        assert proc.stdout is not None
-        lines = []
-        for line in proc.stdout:
-            lines.append(line)
-            if on_line:
-                on_line(line.rstrip())
+    lines: list[str] = []
+
+    def keep(line: str) -> None:
+        lines.append(line)
+        if on_line:
+            on_line(line.rstrip())
+
+    proc = ProcessRunner().run(argv, on_line=keep)
     if proc.returncode != 0:
-        tail = "".join(lines[-10:])
+        tail = "\n".join(lines[-10:])
         raise EngineError(f"debootstrap {suite} failed (exit {proc.returncode})", argv=argv,
                           returncode=proc.returncode, stderr_tail=tail,
                           hint=f"check that {mirror} is reachable")
@@ -194,10 +194,7 @@ def _import(root: Path, tag: str, python: str, suite: str) -> None:
     for change in changes:
         argv += ["--change", change]
     argv += ["-", tag]
-    tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
-    imported = subprocess.run(argv, stdin=tar.stdout, capture_output=True, text=True,
-                              check=False)
-    tar.wait()
+    imported = ProcessRunner().run(argv, stdin_from=["tar", "-C", str(root), "-c", "."])
     if imported.returncode != 0:
         raise EngineError(f"docker import failed: {imported.stderr.strip()[-300:]}", argv=argv,
                           returncode=imported.returncode, stderr_tail=imported.stderr)
