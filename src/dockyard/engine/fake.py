@@ -37,6 +37,7 @@ class Answer:
     stdout: str = ""
     stderr: str = ""
     once: bool = False  # used up by the first command it answers
+    then: Callable[[tuple[str, ...]], None] | None = None  # what docker would also do (files)
 
     def matches(self, args: tuple[str, ...]) -> bool:
         return command_of(args)[:len(self.prefix)] == self.prefix
@@ -76,6 +77,8 @@ class FakeRunner:
         answer = next((a for a in reversed(self.answers) if a.matches(args)), Answer(()))
         if answer.once:
             self.answers.remove(answer)
+        if answer.then is not None:
+            answer.then(args)
         if on_line is not None:
             for line in answer.stdout.splitlines():
                 on_line(line)
@@ -91,10 +94,12 @@ class FakeEngine(Engine):
         super().__init__(runner=self.fake, client=CLIENT)
 
     def answer(self, *prefix: str, stdout: str = "", stderr: str = "", returncode: int = 0,
-               once: bool = False) -> FakeEngine:
+               once: bool = False,
+               then: Callable[[tuple[str, ...]], None] | None = None) -> FakeEngine:
         """Answer commands starting with PREFIX ("inspect"; "compose", "up"); a `once` answer
-        is given once, before the older ones (what changes between two calls)."""
-        self.fake.answers.append(Answer(tuple(prefix), returncode, stdout, stderr, once))
+        is given once, before the older ones (what changes between two calls); `then` is
+        called with the arguments (to write a file docker would write, like --iidfile)."""
+        self.fake.answers.append(Answer(tuple(prefix), returncode, stdout, stderr, once, then))
         return self
 
     @property
