@@ -16,8 +16,8 @@ from dockyard.engine import compose as dc
 from dockyard.engine._cmd import Engine
 from dockyard.errors import EngineError, UserError
 from dockyard.plan.defaults import GPU_PROFILE, PIPELINE_PROFILE
-from dockyard.stack.catalog import CATALOG
-from dockyard.stack.graph import downstream
+from dockyard.spec.catalog import CATALOG
+from dockyard.spec.graph import downstream
 
 LOG_TAIL = 20
 

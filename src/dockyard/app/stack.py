@@ -10,13 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from dockyard import files
+from dockyard.app import envfile
 from dockyard.app.building import build_project, project_image_ready
 from dockyard.app.context import Project
 from dockyard.app.running import port_free
+from dockyard.app.service_images import ImageChoice, choose_image, ensure_image, image_mode
 from dockyard.app.serving import ServeTarget, build_serving, latest_serving_image
 from dockyard.engine import compose as dc
 from dockyard.engine._cmd import Engine
-from dockyard.engine.service_images import ImageChoice, choose_image, ensure_image, image_mode
 from dockyard.errors import EngineError, UserError
 from dockyard.generate.artifacts import check_writable, is_generated, write_artifacts
 from dockyard.generate.compose import COMPOSE_FILE, compose_artifact
@@ -24,11 +25,10 @@ from dockyard.generate.context import dockerignore
 from dockyard.naming import local_image
 from dockyard.plan.services import env_secrets
 from dockyard.plan.stack import ProjectContext
+from dockyard.spec.catalog import CATALOG
 from dockyard.spec.checks import requirement_name
+from dockyard.spec.resolve_stack import resolve_stack
 from dockyard.spec.stack import ServiceSpec, StackSpec, compose_project_name
-from dockyard.stack import envfile
-from dockyard.stack.catalog import CATALOG
-from dockyard.stack.resolve import resolve_stack
 
 Lines = Callable[[str], None] | None
 

@@ -74,7 +74,7 @@ def base(ctx: Context, python: str, tag: str, mirror: str, if_stale: bool, servi
 
     out = ctx.output(as_json)
     supported_suite(python)  # an unsupported version fails before any work
-    from dockyard.engine.service_images import parse_services
+    from dockyard.app.service_images import parse_services
 
     wanted = parse_services(services) if services else []  # bad names fail before any work
     ctx.engine()  # the engine check (builds run on the default engine)

@@ -264,7 +264,8 @@ def build_services(ctx: Context, out: Output, wanted: list[tuple[str, str]], bas
                    ca_cert: str | None) -> list[dict[str, object]]:
     """`dockyard base --services`: local images of stack services, on the air-gapped base."""
     from dockyard.app.context import resolve_ca_cert
-    from dockyard.engine.service_images import MODE_ENV, build_service_image
+    from dockyard.app.service_images import MODE_ENV
+    from dockyard.engine.service_images import build_service_image
 
     built = []
     for name, version in wanted:

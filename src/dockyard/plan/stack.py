@@ -23,8 +23,8 @@ from dockyard.plan.defaults import (
     project_mount,
 )
 from dockyard.plan.services import DATA_KINDS, client_env, data_workloads
+from dockyard.spec.catalog import FRAMEWORKS
 from dockyard.spec.stack import ServiceSpec, StackSpec, StepSpec
-from dockyard.stack.catalog import FRAMEWORKS
 from dockyard.workload import (
     Dependency,
     Port,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.app import doctor
-from dockyard.engine import _cmd, images, service_images
+from dockyard.app import doctor, service_images
+from dockyard.engine import _cmd, images
 from dockyard.engine.fake import CLIENT, FakeEngine
 from dockyard.engine.ready import HttpReady
 from dockyard.engine.runner import ProcessRunner, RunTimeout
@@ -23,7 +23,7 @@ from dockyard.errors import (
     PushDenied,
     UserError,
 )
-from dockyard.stack.catalog import CATALOG
+from dockyard.spec.catalog import CATALOG
 
 DIGEST = "sha256:" + "ab" * 32
 

@@ -12,6 +12,9 @@ import re
 from dockyard.errors import SpecError
 from dockyard.plan.defaults import API_PORT
 from dockyard.project import ProjectView
+from dockyard.spec.catalog import CATALOG, FRAMEWORKS, KINDS, Kind
+from dockyard.spec.dashboard import find_apps, framework_of
+from dockyard.spec.graph import graph_problems, topological
 from dockyard.spec.model import UserSpec
 from dockyard.spec.resolve import Spec
 from dockyard.spec.stack import (
@@ -26,9 +29,6 @@ from dockyard.spec.stack import (
     compose_project_name,
     split_command,
 )
-from dockyard.stack.catalog import CATALOG, FRAMEWORKS, KINDS, Kind
-from dockyard.stack.dashboard import find_apps, framework_of
-from dockyard.stack.graph import graph_problems, topological
 
 MINIO_CONSOLE_PORT = 9001
 # Secrets the project's containers read from .env (mode 0600), never from the spec.
