@@ -81,6 +81,16 @@ def start_lab(engine: Engine, project: Project, image: str, *, port: int | None 
                       seconds)
 
 
+def follow_then_stop(engine: Engine, container: str, timeout: int | None = None) -> None:
+    """The container's logs on the terminal until it ends or Ctrl-C; then it is stopped."""
+    try:
+        ctr.follow_logs(engine, container)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        ctr.stop(engine, container, timeout=timeout)
+
+
 def stop_project(engine: Engine, project: Project) -> list[str]:
     stopped = []
     for info in ctr.list_containers(engine, project.spec.project_key):

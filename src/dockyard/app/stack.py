@@ -133,6 +133,22 @@ def write_stack(stack: Stack, force: bool = False) -> Written:
     return Written(tuple(changed), tuple(added), tuple(notes))
 
 
+def check_compose(engine: Engine, stack: Stack) -> str:
+    """Compose's own check of the written file (`docker compose config`, .env included):
+    what to say about it, or a UserError naming what it rejects. Without docker or the
+    plugin the file stays written, unchecked."""
+    try:
+        dc.ensure_available(engine)
+    except (UserError, EngineError) as exc:
+        return f"not checked with docker compose config ({exc.message})"
+    rejected = dc.check(engine, stack.compose)
+    if rejected:
+        raise UserError(f"docker compose config rejects the stack: {rejected}",
+                        hint="fix what it names (a line of .env, or dockyard.toml), then "
+                             "run `dockyard compose` again")
+    return "docker compose config: ok"
+
+
 def _write_env(stack: Stack) -> list[str]:
     wanted = env_secrets(stack.spec)
     if stack.spec.service("lab"):
@@ -232,6 +248,16 @@ def start_stack(engine: Engine, stack: Stack, *, no_build: bool = False, timeout
     if result.returncode != 0:
         raise failure(engine, stack, start, result.stdout)
     return start, skipped
+
+
+def follow_then_stop(engine: Engine, stack: Stack) -> None:
+    """The stack's logs on the terminal until Ctrl-C; then the stack stops (volumes kept)."""
+    try:
+        dc.follow_logs(engine, stack.compose, [], follow=True, tail="0")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        dc.stop(engine, stack.compose)
 
 
 def failure(engine: Engine, stack: Stack, services: list[str], output: str) -> EngineError:

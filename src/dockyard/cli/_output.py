@@ -59,19 +59,14 @@ def report_undeclared(out: Output, project: Any) -> None:
 def follow_or_detach(out: Output, engine: Engine, container: str, detach: bool,
                      stop_timeout: int | None) -> None:
     """Leave a started container running, or show its logs until Ctrl-C, then stop it."""
-    from dockyard.engine import containers as ctr
+    from dockyard.app.running import follow_then_stop
 
     if detach:
         out.note("running in the background; `dockyard stop` stops it")
         return
     out.note("Ctrl-C stops it")
-    try:
-        ctr.follow_logs(engine, container)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        ctr.stop(engine, container, timeout=stop_timeout)
-        out.note("stopped")
+    follow_then_stop(engine, container, stop_timeout)
+    out.note("stopped")
 
 
 def up_to_date_image(out: Output, project: Project, no_build: bool) -> str:

@@ -53,9 +53,7 @@ def compose_cmd(ctx: Context, force: bool, as_json: bool) -> None:
     --services` when only those are on this machine (DOCKYARD_SERVICE_IMAGES=official|local
     forces one kind; [services.<name>] image = "..." names one).
     """
-    from dockyard.app.stack import write_stack
-    from dockyard.engine import compose as dc
-    from dockyard.errors import EngineError, UserError
+    from dockyard.app.stack import check_compose, write_stack
 
     out = ctx.output(as_json)
     stack = _load(ctx)
@@ -64,18 +62,7 @@ def compose_cmd(ctx: Context, force: bool, as_json: bool) -> None:
     for message, hint in stack.warnings:
         out.warn(message, hint)
     written = write_stack(stack, force=force)
-    engine = ctx.engine(check=False)
-    try:
-        dc.ensure_available(engine)
-    except (UserError, EngineError) as exc:  # no plugin or no docker: the file is still written
-        checked = f"not checked with docker compose config ({exc.message})"
-    else:
-        rejected = dc.check(engine, stack.compose)
-        if rejected:
-            raise UserError(f"docker compose config rejects the stack: {rejected}",
-                            hint="fix what it names (a line of .env, or dockyard.toml), then "
-                                 "run `dockyard compose` again")
-        checked = "docker compose config: ok"
+    checked = check_compose(ctx.engine(check=False), stack)
     out.emit({"file": "compose.yaml", "project": stack.compose.name,
               "services": [s.name for s in stack.spec.services],
               "steps": [s.name for s in stack.spec.steps], "changed": list(written.changed),
@@ -100,8 +87,7 @@ def compose_cmd(ctx: Context, force: bool, as_json: bool) -> None:
 def up(ctx: Context, detach: bool, no_build: bool, _build: bool, timeout: int,
        as_json: bool) -> None:
     """Start the stack and wait until every service is healthy."""
-    from dockyard.app.stack import endpoints, ensure_ours, start_stack
-    from dockyard.engine import compose as dc
+    from dockyard.app.stack import endpoints, ensure_ours, follow_then_stop, start_stack
 
     out = ctx.output(as_json)
     stack = _load(ctx)  # spec problems first: they need no engine
@@ -125,13 +111,8 @@ def up(ctx: Context, detach: bool, no_build: bool, _build: bool, timeout: int,
         out.note("running in the background; `dockyard down` stops it")
         return
     out.note("following the logs; Ctrl-C stops the stack (volumes are kept)")
-    try:
-        dc.follow_logs(engine, stack.compose, [], follow=True, tail="0")
-    except KeyboardInterrupt:
-        pass
-    finally:
-        dc.stop(engine, stack.compose)
-        out.note("stopped")
+    follow_then_stop(engine, stack)
+    out.note("stopped")
 
 
 @cli.command()
