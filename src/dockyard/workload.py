@@ -14,7 +14,7 @@ where the workload runs (`.env` for Compose, the docker client's environment for
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol, TypeVar
 
 Condition = Literal["healthy", "completed"]
 Restart = Literal["", "no", "unless-stopped"]
@@ -26,6 +26,14 @@ class SecretRef:
 
     name: str
     required: bool = True  # False: empty when unset (an optional API key)
+
+
+@dataclass(frozen=True)
+class SecretFile:
+    """A secret given as a file, /run/secrets/<name>, made from the secret `source`."""
+
+    name: str
+    source: SecretRef
 
 
 EnvPart = str | SecretRef
@@ -56,14 +64,6 @@ def env(name: str, value: str) -> EnvVar:
 def secret_env(name: str, required: bool = True) -> EnvVar:
     """The variable NAME holding the secret NAME."""
     return EnvVar(name, (SecretRef(name, required),))
-
-
-@dataclass(frozen=True)
-class SecretFile:
-    """A secret given as a file, /run/secrets/<name>, made from the secret `source`."""
-
-    name: str
-    source: SecretRef
 
 
 @dataclass(frozen=True)
@@ -168,13 +168,25 @@ LABEL_PROJECT = "dev.dockyard.project"
 LABEL_ROLE = "dev.dockyard.role"
 
 
-def merge_env(*groups: tuple[EnvVar, ...]) -> tuple[EnvVar, ...]:
-    """Variables by name, a later one replacing an earlier one in its place (a dict update)."""
-    merged: dict[str, EnvVar] = {}
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+NamedT = TypeVar("NamedT", bound=_Named)
+
+
+def merge_named(*groups: tuple[NamedT, ...]) -> tuple[NamedT, ...]:
+    """Values by name, a later one replacing an earlier one in its place (a dict update):
+    environment variables, dependencies."""
+    merged: dict[str, NamedT] = {}
     for group in groups:
-        for var in group:
-            merged[var.name] = var
+        for value in group:
+            merged[value.name] = value
     return tuple(merged.values())
+
+
+merge_env = merge_named
 
 
 def plain_env(pairs: tuple[tuple[str, str], ...]) -> tuple[EnvVar, ...]:

@@ -33,6 +33,7 @@ from dockyard.workload import (
     Workload,
     env,
     merge_env,
+    merge_named,
     plain_env,
     secret_env,
 )
@@ -136,16 +137,8 @@ def pipeline_step(step: StepSpec, stack: StackSpec, ctx: ProjectContext) -> Work
         w, command=step.command, retries=step.retries, restart="no",
         profiles=(GPU_PROFILE if step.gpu else PIPELINE_PROFILE,),
         env=merge_env(w.env, (env("DOCKYARD_STEP", step.name),), plain_env(step.env)),
-        depends_on=_merged_depends(w.depends_on, after),
+        depends_on=merge_named(w.depends_on, after),
         resources=Resources(step.resources.cpus, step.resources.memory,
                             -1 if step.gpu else 0),
     )
-
-
-def _merged_depends(*groups: tuple[Dependency, ...]) -> tuple[Dependency, ...]:
-    merged: dict[str, Dependency] = {}
-    for group in groups:
-        for dep in group:
-            merged[dep.name] = dep
-    return tuple(merged.values())
 
