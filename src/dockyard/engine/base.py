@@ -26,9 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dockyard import __version__
-from dockyard.engine._cmd import docker_client
+from dockyard.engine import _cmd
 from dockyard.engine.images import image_labels
-from dockyard.engine.runner import ProcessRunner
 from dockyard.errors import EngineError, UserError
 from dockyard.naming import local_image
 
@@ -153,7 +152,8 @@ def _debootstrap(suite: str, python: str, root: Path, mirror: str,
         if on_line:
             on_line(line.rstrip())
 
-    proc = ProcessRunner().run(argv, on_line=keep)
+    # The engine's runner, so a FakeEngine in tests records debootstrap instead of running it.
+    proc = _cmd.default_engine().runner.run(argv, on_line=keep)
     if proc.returncode != 0:
         tail = "\n".join(lines[-10:])
         raise EngineError(f"debootstrap {suite} failed (exit {proc.returncode})", argv=argv,
@@ -190,11 +190,12 @@ def _link_python(root: Path, python: str) -> None:
 def _import(root: Path, tag: str, python: str, suite: str) -> None:
     changes = [*image_changes(python, suite),
                f"LABEL {LABEL_RECIPE}={recipe_hash(python)} {LABEL_VERSION}={__version__}"]
-    argv = [docker_client().path, "import"]
+    engine = _cmd.default_engine()
+    argv = [engine.client.path, "import"]
     for change in changes:
         argv += ["--change", change]
     argv += ["-", tag]
-    imported = ProcessRunner().run(argv, stdin_from=["tar", "-C", str(root), "-c", "."])
+    imported = engine.runner.run(argv, stdin_from=["tar", "-C", str(root), "-c", "."])
     if imported.returncode != 0:
         raise EngineError(f"docker import failed: {imported.stderr.strip()[-300:]}", argv=argv,
                           returncode=imported.returncode, stderr_tail=imported.stderr)
