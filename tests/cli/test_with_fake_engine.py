@@ -24,7 +24,6 @@ from tests.unit.stack.helpers import write_project
 def engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
     fake = FakeEngine().answer("images", stdout="localhost/dockyard/proj:latest 0abc\n")
     monkeypatch.setattr("dockyard.cli._main.Context.engine", lambda self, check=True: fake)
-    monkeypatch.setattr("dockyard.engine._cmd.default_engine", lambda: fake)
     monkeypatch.setattr("dockyard.engine.ready.HttpReady.wait", lambda self, *a: 0.5)
     monkeypatch.setenv("DOCKYARD_SERVICE_IMAGES", "official")
     return fake

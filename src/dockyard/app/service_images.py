@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from dockyard.engine._cmd import Engine
 from dockyard.engine.images import image_exists, try_pull
 from dockyard.engine.service_images import service_image_fresh
 from dockyard.errors import DockyardError, UserError
@@ -35,16 +36,20 @@ def image_mode() -> str:
     return mode
 
 
-def _exists(ref: str) -> bool:
-    """Whether the engine has the image; no engine (or no docker at all) means no."""
-    try:
-        return image_exists(ref)
-    except DockyardError:
-        return False
+def images_on(engine: Engine) -> Callable[[str], bool]:
+    """Whether the engine has an image; no engine (or no docker at all) means no."""
+
+    def exists(ref: str) -> bool:
+        try:
+            return image_exists(engine, ref)
+        except DockyardError:
+            return False
+
+    return exists
 
 
 def choose_image(kind: Kind, version: str, mode: str,
-                 exists: Callable[[str], bool] = _exists) -> ImageChoice:
+                 exists: Callable[[str], bool]) -> ImageChoice:
     official, local = kind.official_image(version), kind.local_image(version)
     if not official:
         return ImageChoice(local, "dockyard's build (`dockyard base --services "
@@ -60,17 +65,17 @@ def choose_image(kind: Kind, version: str, mode: str,
     return ImageChoice(official, "official image, to be pulled")
 
 
-def ensure_image(kind: Kind, image: str) -> None:
+def ensure_image(engine: Engine, kind: Kind, image: str) -> None:
     """The image is here (and, when dockyard built it, by today's recipe), or pulled now; else
     an error saying how to get one."""
     ours = image.startswith(LOCAL_PREFIX)
-    if image_exists(image):
-        if ours and kind.name in LOCAL_BUILDS and not service_image_fresh(image):
+    if image_exists(engine, image):
+        if ours and kind.name in LOCAL_BUILDS and not service_image_fresh(engine, image):
             raise UserError(f"image {image} was built by an older recipe of dockyard",
                             hint=f"rebuild it: `dockyard base --services {kind.name}`")
         return
     local = kind.name in LOCAL_BUILDS
-    if not ours and try_pull(image):
+    if not ours and try_pull(engine, image):
         return
     if local:
         raise UserError(f"image {image} for {kind.name} is not on this machine"

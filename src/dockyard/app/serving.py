@@ -75,16 +75,17 @@ class ServeBuild:
     requirements: tuple[str, ...]
 
 
-def latest_serving_image(project: Project) -> str:
+def latest_serving_image(engine: Engine, project: Project) -> str:
     """This folder's newest serving image, as it is (`serve --no-build`)."""
-    found = latest_image((LABEL_PROJECT, project.spec.project_key), (LABEL_ROLE, "serve"))
+    found = latest_image(engine, (LABEL_PROJECT, project.spec.project_key),
+                         (LABEL_ROLE, "serve"))
     if not found:
         raise UserError("no serving image has been built for this project",
                         hint="run `dockyard serve` without --no-build first")
     return found
 
 
-def build_serving(project: Project, target: ServeTarget, *, tag: str = "",
+def build_serving(engine: Engine, project: Project, target: ServeTarget, *, tag: str = "",
                   base: str | None = None, ca_cert: str | None = None,
                   on_line: Callable[[str], None] | None = None) -> ServeBuild:
     from dockyard.runtime.serve.dockyard_serve.inspect_model import model_requirements
@@ -97,14 +98,14 @@ def build_serving(project: Project, target: ServeTarget, *, tag: str = "",
                                 serve_files=tuple(serve_artifacts(requirements)),
                                 credential_files=project.credential_files())
     write_artifacts(project.root, artifacts, force=True)
-    choice = choose_base(project, base)
+    choice = choose_base(engine, project, base)
     request = BuildRequest(
         context=project.root, dockerfile=project.root / SERVE_DOCKERFILE,
         tag=tag or local_image(f"{project.spec.name}-serve"), base_image=choice.image,
         labels=(*image_labels(project, choice), (LABEL_ROLE, "serve")),
         ca_cert=resolve_ca_cert(ca_cert), secrets=project.index_secrets(),
     )
-    return ServeBuild(build(request, on_line), choice, target, tuple(requirements))
+    return ServeBuild(build(engine, request, on_line), choice, target, tuple(requirements))
 
 
 @dataclass(frozen=True)

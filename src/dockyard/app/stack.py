@@ -14,7 +14,13 @@ from dockyard.app import envfile
 from dockyard.app.building import build_project, project_image_ready
 from dockyard.app.context import Project
 from dockyard.app.running import port_free
-from dockyard.app.service_images import ImageChoice, choose_image, ensure_image, image_mode
+from dockyard.app.service_images import (
+    ImageChoice,
+    choose_image,
+    ensure_image,
+    image_mode,
+    images_on,
+)
 from dockyard.app.serving import ServeTarget, build_serving, latest_serving_image
 from dockyard.engine import compose as dc
 from dockyard.engine._cmd import Engine
@@ -69,7 +75,7 @@ def compose_project(project: Project) -> dc.ComposeProject:
                              project.root / COMPOSE_FILE)
 
 
-def load_stack(project: Project) -> Stack:
+def load_stack(engine: Engine, project: Project) -> Stack:
     """Resolve [services] and [pipeline]; pick each data service's image."""
     spec = resolve_stack(project.loaded.spec, project.spec, project.view, project.loaded.file)
     if not spec.services and not spec.steps:
@@ -81,7 +87,7 @@ def load_stack(project: Project) -> Stack:
     for svc in spec.services:
         kind = CATALOG[svc.kind]
         if kind.role == "data" and not svc.image_pinned:
-            choice = choose_image(kind, svc.version, mode)
+            choice = choose_image(kind, svc.version, mode, images_on(engine))
             svc = replace(svc, image=choice.image)
             choices.append((svc.name, choice))
         services.append(svc)
@@ -185,7 +191,7 @@ def prepare(engine: Engine, stack: Stack, *, no_build: bool = False,
         ensure_serving_image(engine, stack.project, stack.api, no_build=no_build, on_line=on_line)
     for svc in stack.spec.services:
         if CATALOG[svc.kind].role == "data":
-            ensure_image(CATALOG[svc.kind], svc.image)
+            ensure_image(engine, CATALOG[svc.kind], svc.image)
     return written
 
 
@@ -194,9 +200,9 @@ def ensure_project_image(engine: Engine, project: Project, *, no_build: bool = F
     """The project's image under the name compose.yaml uses: brought up to date through the
     build cache, or with `no_build` this folder's newest image (found by label) as it is."""
     if no_build:
-        engine.docker("tag", project_image_ready(project), project.image)
+        engine.docker("tag", project_image_ready(engine, project), project.image)
         return project.image
-    build_project(project, on_line=on_line)
+    build_project(engine, project, on_line=on_line)
     return project.image
 
 
@@ -206,9 +212,9 @@ def ensure_serving_image(engine: Engine, project: Project, api: ServiceSpec, *,
     """The same for the serving image (`dockyard serve`'s build) the api service runs."""
     tag = serve_image(project)
     if no_build:
-        engine.docker("tag", latest_serving_image(project), tag)
+        engine.docker("tag", latest_serving_image(engine, project), tag)
         return tag
-    build_serving(project, ServeTarget(api.model, api.predictor), tag=tag, on_line=on_line)
+    build_serving(engine, project, ServeTarget(api.model, api.predictor), tag=tag, on_line=on_line)
     return tag
 
 

@@ -69,13 +69,13 @@ def follow_or_detach(out: Output, engine: Engine, container: str, detach: bool,
     out.note("stopped")
 
 
-def up_to_date_image(out: Output, project: Project, no_build: bool) -> str:
+def up_to_date_image(out: Output, engine: Engine, project: Project, no_build: bool) -> str:
     """The project's image for run/lab: rebuilt through the cache first unless `no_build`,
     naming only the steps that really ran."""
     from dockyard.app.building import current_image
 
     progress = BuildProgress(out, quiet=True)
-    image, outcome = current_image(project, build=not no_build, on_line=progress)
+    image, outcome = current_image(engine, project, build=not no_build, on_line=progress)
     if outcome is not None:
         seconds = outcome.result.seconds
         out.note(f"image rebuilt ({seconds:.1f}s)" if progress.ran

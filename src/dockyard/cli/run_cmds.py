@@ -44,7 +44,7 @@ def run(click_ctx: click.Context, command: tuple[str, ...], output: str,
                                                 "(or: dockyard run notebook.ipynb)")
     engine = ctx.engine()
     project = ctx.project()
-    image = up_to_date_image(ctx.output(), project, no_build)
+    image = up_to_date_image(ctx.output(), engine, project, no_build)
     code = run_command(engine, project, image, command)
     if code != 0:
         raise CommandExit(code)
@@ -76,7 +76,7 @@ def _run_notebook(ctx: Context, notebook: str, options: dict[str, Any]) -> None:
     job = notebook_job(project.root, notebook, output=options["output"], html=options["html"],
                        parameters=options["parameters"], timeout=options["timeout"])
     engine = ctx.engine()
-    image = up_to_date_image(out, project, options["no_build"])
+    image = up_to_date_image(out, engine, project, options["no_build"])
     out.note(f"executing {job.notebook} in the project's image…")
     result = run_notebook(engine, project, image, job, on_line=out.note)
     out.emit({"notebook": result.notebook, "output": result.output, "html": result.html,
@@ -106,7 +106,7 @@ def lab(ctx: Context, port: int | None, host: str | None, detach: bool, no_build
     out = ctx.output(as_json)
     engine = ctx.engine()
     project = ctx.project()
-    image = up_to_date_image(out, project, no_build)
+    image = up_to_date_image(out, engine, project, no_build)
     out.note("starting JupyterLab in the project's image…")
     session = start_lab(engine, project, image, port=port, host=host)
     out.emit({"url": session.url, "token": session.token, "container": session.container,

@@ -41,11 +41,11 @@ def serve(ctx: Context, model: str | None, predictor: str | None, port: int | No
     project = ctx.project()
     target = choose_target(project, model, predictor)
     if no_build:
-        image, image_id, build_doc = latest_serving_image(project), "", {}
+        image, image_id, build_doc = latest_serving_image(engine, project), "", {}
     else:
         out.note(f"serving image for {target.model or target.predictor}…")
         progress = BuildProgress(out, quiet=True)
-        built = build_serving(project, target, tag=tag, base=base, ca_cert=ca_cert,
+        built = build_serving(engine, project, target, tag=tag, base=base, ca_cert=ca_cert,
                               on_line=progress)
         out.note(f"image {'rebuilt' if progress.ran else 'up to date'} "
                  f"({built.result.seconds:.1f}s)")

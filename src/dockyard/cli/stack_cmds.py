@@ -39,7 +39,8 @@ def _build_progress(out: Output) -> Any:
 def _load(ctx: Context) -> Any:
     from dockyard.app.stack import load_stack
 
-    return load_stack(ctx.project())
+    # Unchecked: without an engine, images are chosen as if none were here.
+    return load_stack(ctx.engine(check=False), ctx.project())
 
 
 @cli.command("compose")
@@ -251,7 +252,8 @@ def build_services(ctx: Context, out: Output, wanted: list[tuple[str, str]], bas
     built = []
     for name, version in wanted:
         out.note(f"building {name} {version} from Debian/PyPI packages on {base_image}…")
-        result = build_service_image(name, version, base_image, resolve_ca_cert(ca_cert),
+        result = build_service_image(ctx.engine(), name, version, base_image,
+                                     resolve_ca_cert(ca_cert),
                                      on_line=_build_progress(out))
         built.append({"service": name, "image": result.image, "size_bytes": result.size_bytes,
                       "seconds": round(result.seconds, 1)})

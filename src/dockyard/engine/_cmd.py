@@ -134,20 +134,6 @@ class Engine:
             raise engine_error(result)
 
 
-@functools.cache
-def default_engine() -> Engine:
-    """The engine of the modules not yet handed one (image builds, base images)."""
-    return Engine()
-
-
-def docker(*args: str, check: bool = True, input_text: str | None = None,
-           on_line: Callable[[str], None] | None = None, timeout: float | None = None,
-           env: Mapping[str, str] | None = None) -> Result:
-    """`default_engine().docker(...)`."""
-    return default_engine().docker(*args, check=check, input_text=input_text, on_line=on_line,
-                                   timeout=timeout, env=env)
-
-
 def engine_error(result: Result) -> EngineError | UserError:
     """Map a failed docker command to a typed error with the tail of what it said."""
     tail = "\n".join(result.stderr.strip().splitlines()[-15:])
@@ -158,5 +144,4 @@ def engine_error(result: Result) -> EngineError | UserError:
                        returncode=result.returncode, stderr_tail=tail)
 
 
-__all__ = ["Client", "Engine", "Result", "default_engine", "docker", "docker_client",
-           "engine_error", "find_client"]
+__all__ = ["Client", "Engine", "Result", "docker_client", "engine_error", "find_client"]

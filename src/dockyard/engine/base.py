@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dockyard import __version__
-from dockyard.engine import _cmd
+from dockyard.engine._cmd import Engine
 from dockyard.engine.images import image_labels
 from dockyard.errors import EngineError, UserError
 from dockyard.naming import local_image
@@ -111,15 +111,15 @@ class BaseResult:
     seconds: float
 
 
-def base_state(ref: str, python: str) -> str:
+def base_state(engine: Engine, ref: str, python: str) -> str:
     """"missing", "stale" (another recipe, or none, built it) or "fresh"."""
-    labels = image_labels(ref)
+    labels = image_labels(engine, ref)
     if labels is None:
         return "missing"
     return "fresh" if labels.get(LABEL_RECIPE) == recipe_hash(python) else "stale"
 
 
-def build_base(python: str, tag: str = "", mirror: str = MIRROR,
+def build_base(engine: Engine, python: str, tag: str = "", mirror: str = MIRROR,
                on_line: Callable[[str], None] | None = None) -> BaseResult:
     suite = supported_suite(python)
     if shutil.which("debootstrap") is None:
@@ -132,14 +132,14 @@ def build_base(python: str, tag: str = "", mirror: str = MIRROR,
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="dockyard-base-", dir="/var/tmp") as tmp:
         root = Path(tmp) / "root"
-        _debootstrap(suite, python, root, mirror, on_line)
+        _debootstrap(engine, suite, python, root, mirror, on_line)
         _slim(root)
         _link_python(root, python)
-        _import(root, tag, python, suite)
+        _import(engine, root, tag, python, suite)
     return BaseResult(tag, suite, time.monotonic() - started)
 
 
-def _debootstrap(suite: str, python: str, root: Path, mirror: str,
+def _debootstrap(engine: Engine, suite: str, python: str, root: Path, mirror: str,
                  on_line: Callable[[str], None] | None) -> None:
     argv = ["debootstrap", "--variant=minbase", f"--include={','.join(packages(python))}",
             suite, str(root), mirror]
@@ -153,7 +153,7 @@ def _debootstrap(suite: str, python: str, root: Path, mirror: str,
             on_line(line.rstrip())
 
     # The engine's runner, so a FakeEngine in tests records debootstrap instead of running it.
-    proc = _cmd.default_engine().runner.run(argv, on_line=keep)
+    proc = engine.runner.run(argv, on_line=keep)
     if proc.returncode != 0:
         tail = "\n".join(lines[-10:])
         raise EngineError(f"debootstrap {suite} failed (exit {proc.returncode})", argv=argv,
@@ -187,10 +187,9 @@ def _link_python(root: Path, python: str) -> None:
         link.symlink_to(f"/usr/bin/python{python}")
 
 
-def _import(root: Path, tag: str, python: str, suite: str) -> None:
+def _import(engine: Engine, root: Path, tag: str, python: str, suite: str) -> None:
     changes = [*image_changes(python, suite),
                f"LABEL {LABEL_RECIPE}={recipe_hash(python)} {LABEL_VERSION}={__version__}"]
-    engine = _cmd.default_engine()
     argv = [engine.client.path, "import"]
     for change in changes:
         argv += ["--change", change]

@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from dockyard import __version__
-from dockyard.engine._cmd import docker
+from dockyard.engine._cmd import Engine
 from dockyard.engine.base import LABEL_RECIPE, recipe_hash
 from dockyard.engine.images import (
     BuildRequest,
@@ -37,11 +37,12 @@ VERSION_ARGS = {"postgres": "PG_MAJOR", "redis": "", "mlflow": "MLFLOW_VERSION",
                 "spark": "SPARK_VERSION"}
 
 
-def build_service_image(name: str, version: str, base_image: str, ca_cert: Path | None,
+def build_service_image(engine: Engine, name: str, version: str, base_image: str,
+                        ca_cert: Path | None,
                         on_line: Callable[[str], None] | None = None) -> BuildResult:
     kind = CATALOG[name]
     tag = kind.local_image(version)
-    if not image_exists(base_image):
+    if not image_exists(engine, base_image):
         raise UserError(f"base image {base_image} is not on this machine",
                         hint="build it first: `dockyard base --python 3.11`")
     with tempfile.TemporaryDirectory(prefix=f"dockyard-{name}-") as tmp:
@@ -53,7 +54,7 @@ def build_service_image(name: str, version: str, base_image: str, ca_cert: Path 
                     ("org.opencontainers.image.version", version),
                     (LABEL_RECIPE, service_recipe(context))),
             ca_cert=ca_cert)
-        return build(request, on_line)
+        return build(engine, request, on_line)
 
 
 def service_recipe(context: Path) -> str:
@@ -65,16 +66,16 @@ def service_recipe(context: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def local_service_images() -> list[str]:
+def local_service_images(engine: Engine) -> list[str]:
     """Every service image `dockyard base --services` built on this machine."""
-    out = docker("images", "--filter", "label=dev.dockyard.service", "--format",
+    out = engine.docker("images", "--filter", "label=dev.dockyard.service", "--format",
                  "{{.Repository}}:{{.Tag}}").stdout
     return sorted({line for line in out.split() if line.startswith(LOCAL_PREFIX)})
 
 
-def service_image_fresh(image: str) -> bool:
+def service_image_fresh(engine: Engine, image: str) -> bool:
     """Whether a local service image was built from today's recipe for its kind and version."""
-    labels = image_labels(image) or {}
+    labels = image_labels(engine, image) or {}
     name, version = labels.get("dev.dockyard.service", ""), labels.get(
         "org.opencontainers.image.version", "")
     if name not in LOCAL_BUILDS or not version:

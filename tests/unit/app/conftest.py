@@ -9,9 +9,7 @@ from dockyard.engine.fake import FakeEngine
 
 @pytest.fixture
 def engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
-    """A FakeEngine, also standing in for the default engine of the modules (image builds)
-    that are not handed one."""
+    """A FakeEngine (and readiness that answers at once)."""
     fake = FakeEngine()
-    monkeypatch.setattr("dockyard.engine._cmd.default_engine", lambda: fake)
     monkeypatch.setattr("dockyard.engine.ready.HttpReady.wait", lambda self, *a: 0.5)
     return fake

@@ -34,7 +34,7 @@ def test_a_build_on_the_official_base(root: Path, engine: FakeEngine) -> None:
     engine.answer("build", stdout=BUILD_LOG, then=write_iid).answer("image", "inspect",
                                                                     stdout="99\n")
     project = load_project(root)
-    outcome = building.build_project(project, tag="t:1")
+    outcome = building.build_project(engine, project, tag="t:1")
     assert (outcome.base.source, outcome.result.image, outcome.result.size_bytes) == (
         "default", "t:1", 99)
     args = engine.ran("build")[0].args
@@ -45,7 +45,7 @@ def test_a_build_on_the_official_base(root: Path, engine: FakeEngine) -> None:
 def test_a_failed_build_keeps_its_log(root: Path, engine: FakeEngine) -> None:
     engine.answer("build", returncode=1, stdout="#1 ERROR: boom\n")
     with pytest.raises(BuildFailed) as err:
-        building.build_project(load_project(root))
+        building.build_project(engine, load_project(root))
     assert (root / building.BUILD_LOG).read_text() == "#1 ERROR: boom\n"
     assert str(root / building.BUILD_LOG) in err.value.hint
 
@@ -53,14 +53,14 @@ def test_a_failed_build_keeps_its_log(root: Path, engine: FakeEngine) -> None:
 def test_no_base_anywhere_says_how_to_build_one(root: Path, engine: FakeEngine) -> None:
     engine.answer("image", "inspect", returncode=1).answer("pull", returncode=1)
     with pytest.raises(UserError, match="cannot be pulled") as err:
-        building.choose_base(load_project(root), None)
+        building.choose_base(engine, load_project(root), None)
     assert "dockyard base --python" in err.value.hint
 
 
 def test_a_base_with_another_python_is_refused(root: Path, engine: FakeEngine) -> None:
     engine.answer("image", "inspect", stdout='{"Env": ["PYTHON_VERSION=3.9.1"]}\n')
     with pytest.raises(UserError, match=r"has Python 3\.9"):
-        building.choose_base(load_project(root), "mybase:1")
+        building.choose_base(engine, load_project(root), "mybase:1")
 
 
 def test_the_air_gapped_base_when_the_official_one_cannot_be_pulled(
@@ -71,7 +71,7 @@ def test_the_air_gapped_base_when_the_official_one_cannot_be_pulled(
     engine.answer("pull", returncode=1)
     engine.answer("image", "inspect", stdout=fresh + "\n")
     engine.answer("image", "inspect", "--format", "{{.Id}}", official, returncode=1)
-    choice = building.choose_base(project, None)
+    choice = building.choose_base(engine, project, None)
     assert choice.source == f"air-gapped base ({official} cannot be pulled)"
     assert not engine.ran("import") and not engine.ran("--variant=minbase")  # no rebuild
 
@@ -91,7 +91,7 @@ def test_a_stale_air_gapped_base_is_rebuilt_on_the_engine(
     engine.answer("--variant=minbase", stdout="I: Base system installed successfully.\n",
                   then=lambda args: (Path(args[3]) / "etc/dpkg/dpkg.cfg.d").mkdir(parents=True))
     said: list[str] = []
-    building.choose_base(project, None, said.append)
+    building.choose_base(engine, project, None, said.append)
     assert said[0].endswith("was built by an older recipe; rebuilding it (dockyard base)")
     assert said[1] == "I: Base system installed successfully."
     modes = [(c.args[0] if c.mode != "piped" else "import", c.mode) for c in engine.calls
@@ -116,7 +116,7 @@ def test_an_unresolvable_requirement_points_at_its_line(root: Path, engine: Fake
 
     monkeypatch.setattr(building, "resolve_for_build", fail)
     with pytest.raises(UserError) as err:
-        building.build_project(load_project(root))
+        building.build_project(engine, load_project(root))
     assert "scikit-learn==1.4.0 is declared in requirements.txt:2" in err.value.message
     assert (root / building.BUILD_LOG).read_text() == "uv said so\n"
 

@@ -33,7 +33,7 @@ def loaded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> stack.Stack:
     monkeypatch.setenv("DOCKYARD_SERVICE_IMAGES", "official")
     root = write_project(tmp_path / "proj", SPEC, {"train.py": "import pandas\n",
                                                    "prep.py": "import pandas\n"})
-    return stack.load_stack(load_project(root))
+    return stack.load_stack(FakeEngine(), load_project(root))
 
 
 def ready(engine: FakeEngine) -> FakeEngine:
@@ -134,6 +134,6 @@ def test_a_gpu_step_on_an_engine_without_gpu_is_refused(tmp_path: Path,
                                                         engine: FakeEngine) -> None:
     root = write_project(tmp_path / "g", '[pipeline.steps.fit]\ncommand = "python t.py"\n'
                                          "gpu = true\n", {"t.py": "import torch\n"})
-    loaded = stack.load_stack(load_project(root))
+    loaded = stack.load_stack(engine, load_project(root))
     with pytest.raises(UserError, match="step fit needs a GPU"):
         pipeline.run_pipeline(engine, loaded)

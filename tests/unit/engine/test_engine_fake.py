@@ -12,7 +12,7 @@ import pytest
 
 from dockyard.app import doctor, service_images
 from dockyard.engine import _cmd, images
-from dockyard.engine.fake import CLIENT, FakeEngine
+from dockyard.engine.fake import FakeEngine
 from dockyard.engine.ready import HttpReady
 from dockyard.engine.runner import ProcessRunner, RunTimeout
 from dockyard.errors import (
@@ -29,10 +29,8 @@ DIGEST = "sha256:" + "ab" * 32
 
 
 @pytest.fixture
-def engine(monkeypatch: pytest.MonkeyPatch) -> FakeEngine:
-    fake = FakeEngine()
-    monkeypatch.setattr(_cmd, "default_engine", lambda: fake)
-    return fake
+def engine() -> FakeEngine:
+    return FakeEngine()
 
 
 def write_iid(args: tuple[str, ...]) -> None:
@@ -50,7 +48,7 @@ def test_a_build_reports_its_steps_and_size(tmp_path: Path, engine: FakeEngine) 
     req = images.BuildRequest(tmp_path, tmp_path / "Dockerfile", "t:1", "base:1",
                               labels=(("a", "b"),), ca_cert=tmp_path / "ca.pem", target="x",
                               no_cache=True, secrets=(("index", "https://u:p@h/simple"),))
-    result = images.build(req, said.append)
+    result = images.build(engine, req, said.append)
     assert (result.id, result.size_bytes) == ("sha256:1d", 1234)
     assert result.cached_steps == ("[builder 1/3] FROM base",)
     assert said == BUILD_LOG.splitlines()
@@ -63,21 +61,21 @@ def test_a_failed_build_is_a_build_error(tmp_path: Path, engine: FakeEngine) -> 
     log = "#6 [runtime 2/3] RUN false\n#6 ERROR: process did not complete: exit code: 1\n"
     engine.answer("build", returncode=1, stdout=log)
     with pytest.raises(BuildFailed, match=r"build failed at \[runtime 2/3\] RUN false"):
-        images.build(images.BuildRequest(tmp_path, tmp_path / "D", "t", "b"))
+        images.build(engine, images.BuildRequest(tmp_path, tmp_path / "D", "t", "b"))
 
 
 def test_push_reports_the_digest(engine: FakeEngine) -> None:
     engine.answer("push", stdout=f"latest: digest: {DIGEST} size: 5\n")
-    assert images.push("img", "reg:5000/img:1").digest == DIGEST
+    assert images.push(engine, "img", "reg:5000/img:1").digest == DIGEST
     assert engine.commands[0] == ("tag", "img", "reg:5000/img:1")
 
 
 def test_push_falls_back_to_the_engines_record_of_the_digest(engine: FakeEngine) -> None:
     engine.answer("image", "inspect", stdout=f'["reg:5000/img@{DIGEST}"]')
-    assert images.push("img", "reg:5000/img:1").digest == DIGEST
+    assert images.push(engine, "img", "reg:5000/img:1").digest == DIGEST
     engine.answer("image", "inspect", stdout="[]")
     with pytest.raises(EngineError, match="reported no digest"):
-        images.push("img", "reg:5000/img:1")
+        images.push(engine, "img", "reg:5000/img:1")
 
 
 @pytest.mark.parametrize(("said", "error", "message"), [
@@ -87,58 +85,57 @@ def test_a_refused_push(engine: FakeEngine, said: str, error: type[Exception],
                         message: str) -> None:
     engine.answer("push", returncode=1, stderr=said + "\n")
     with pytest.raises(error, match=message):
-        images.push("img", "reg:5000/img:1")
+        images.push(engine, "img", "reg:5000/img:1")
 
 
 def test_image_queries(engine: FakeEngine) -> None:
     engine.answer("images", stdout="<none>:<none> 0abc\n")
-    assert images.latest_image(("k", "v")) == "0abc"
+    assert images.latest_image(engine, ("k", "v")) == "0abc"
     engine.answer("image", "inspect", stdout='{"a": "b"}\n')
-    assert images.image_labels("img") == {"a": "b"}
+    assert images.image_labels(engine, "img") == {"a": "b"}
     engine.answer("image", "inspect", stdout='{"Labels": {"dev.dockyard.python": "3.12"}}')
-    assert images.image_python("img") == "3.12"
+    assert images.image_python(engine, "img") == "3.12"
     engine.answer("pull", returncode=1)
-    assert images.try_pull("img") is False
+    assert images.try_pull(engine, "img") is False
 
 
 def test_service_image_is_pulled_when_missing(engine: FakeEngine) -> None:
     engine.answer("image", "inspect", returncode=1)
-    service_images.ensure_image(CATALOG["postgres"], "postgres:15")
+    service_images.ensure_image(engine, CATALOG["postgres"], "postgres:15")
     assert engine.commands[-1] == ("pull", "--quiet", "postgres:15")
     engine.answer("pull", returncode=1)
     with pytest.raises(UserError, match="cannot be pulled") as err:
-        service_images.ensure_image(CATALOG["postgres"], "postgres:15")
+        service_images.ensure_image(engine, CATALOG["postgres"], "postgres:15")
     assert "dockyard base --services postgres" in err.value.hint
     with pytest.raises(UserError) as err:
-        service_images.ensure_image(CATALOG["minio"], "minio/minio:x")
+        service_images.ensure_image(engine, CATALOG["minio"], "minio/minio:x")
     assert err.value.hint.startswith("no local build exists for minio")
 
 
 def test_a_stale_local_service_image_is_refused(engine: FakeEngine) -> None:
     engine.answer("image", "inspect", stdout='{"dev.dockyard.recipe": "old"}\n')
     with pytest.raises(UserError, match="older recipe"):
-        service_images.ensure_image(CATALOG["redis"], "localhost/dockyard/redis:7")
+        service_images.ensure_image(engine, CATALOG["redis"], "localhost/dockyard/redis:7")
 
 
 def test_image_choice_in_auto_mode(engine: FakeEngine) -> None:
     engine.answer("image", "inspect", returncode=1)
-    choice = service_images.choose_image(CATALOG["postgres"], "15", "auto")
+    choice = service_images.choose_image(CATALOG["postgres"], "15", "auto",
+                                         service_images.images_on(engine))
     assert (choice.image, choice.source) == ("postgres:15", "official image, to be pulled")
 
 
-def test_doctor_on_a_healthy_engine(engine: FakeEngine, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_cmd, "docker_client", lambda: CLIENT)
+def test_doctor_on_a_healthy_engine(engine: FakeEngine) -> None:
     engine.answer("version", stdout="27.0.0\n").answer("compose", "version", stdout="2.30\n")
-    checks = {c.name: c for c in doctor.run_checks("3.11")}
+    checks = {c.name: c for c in doctor.run_checks(engine, "3.11")}
     assert checks["engine"].detail == "Docker Engine 27.0.0"
     assert checks["base image"].ok and checks["compose plugin"].ok
     assert checks["service images"].detail == "none built (optional)"
 
 
-def test_doctor_without_an_engine(engine: FakeEngine, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_cmd, "docker_client", lambda: CLIENT)
+def test_doctor_without_an_engine(engine: FakeEngine) -> None:
     engine.answer("version", returncode=1, stderr="Cannot connect to the Docker daemon\n")
-    checks = {c.name: c for c in doctor.run_checks("3.11")}
+    checks = {c.name: c for c in doctor.run_checks(engine, "3.11")}
     assert not checks["engine"].ok and "base image" not in checks
 
 
