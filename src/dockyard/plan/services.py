@@ -62,19 +62,15 @@ def data_workloads(svc: ServiceSpec, stack: StackSpec, project: str) -> tuple[Wo
     base = Workload(name=svc.name, role=svc.kind, project=project, image=svc.image,
                     restart="unless-stopped", local_image=svc.image.startswith(LOCAL_PREFIX),
                     resources=Resources(svc.resources.cpus, svc.resources.memory),
-                    ports=_ports(svc))
+                    ports=published_ports(svc))
     main = build(svc, stack, base)
-    main = _with_env(main, merge_env(main.env, plain_env(svc.env)))
+    main = replace(main, env=merge_env(main.env, plain_env(svc.env)))
     if svc.kind == "spark":
         return main, _spark_worker(svc, base)
     return (main,)
 
 
-def _with_env(w: Workload, variables: tuple[EnvVar, ...]) -> Workload:
-    return replace(w, env=variables)
-
-
-def _ports(svc: ServiceSpec) -> tuple[Port, ...]:
+def published_ports(svc: ServiceSpec) -> tuple[Port, ...]:
     return tuple(Port(p.port, p.target, p.host) for p in svc.ports)
 
 

@@ -22,12 +22,11 @@ from dockyard.plan.defaults import (
     lab_health_url,
     project_mount,
 )
-from dockyard.plan.services import DATA_KINDS, client_env, data_workloads
+from dockyard.plan.services import DATA_KINDS, client_env, data_workloads, published_ports
 from dockyard.spec.catalog import FRAMEWORKS
 from dockyard.spec.stack import ServiceSpec, StackSpec, StepSpec
 from dockyard.workload import (
     Dependency,
-    Port,
     Resources,
     User,
     Workload,
@@ -81,7 +80,7 @@ def _long_running(svc: ServiceSpec, w: Workload, health_url: str) -> Workload:
         probe=health_probe(),
         profiles=(GPU_PROFILE,) if svc.gpu else (),  # the rest starts without a GPU
         resources=Resources(svc.resources.cpus, svc.resources.memory, -1 if svc.gpu else 0),
-        ports=tuple(Port(p.port, p.target, p.host) for p in svc.ports),
+        ports=published_ports(svc),
     )
 
 
