@@ -16,12 +16,12 @@ from __future__ import annotations
 import os
 import platform
 import re
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from dockyard import files
+from dockyard.engine.runner import ProcessRunner, Result, RunTimeout
 from dockyard.errors import UserError
 from dockyard.generate import LOCK_FILE, input_digest, merged_requirements
 from dockyard.generate.artifacts import header
@@ -129,7 +129,7 @@ def without_wheels(spec: Spec, body: str, ca_cert: Path | None) -> tuple[str, ..
         return tuple(sorted(named)) or ("(unknown)",)
 
 
-def _uv(argv: list[str], spec: Spec, ca_cert: Path | None) -> subprocess.CompletedProcess[str]:
+def _uv(argv: list[str], spec: Spec, ca_cert: Path | None) -> Result:
     """uv with the indexes and strategy the build uses (`indexes_for`), passed in its
     environment rather than argv, where any local user could read an index's credentials."""
     env = {k: v for k, v in os.environ.items()
@@ -140,9 +140,8 @@ def _uv(argv: list[str], spec: Spec, ca_cert: Path | None) -> subprocess.Complet
     if ca_cert is not None:
         env["SSL_CERT_FILE"] = str(ca_cert)
     try:
-        return subprocess.run(argv, capture_output=True, text=True, check=False, env=env,
-                              timeout=UV_TIMEOUT)
-    except subprocess.TimeoutExpired:
+        return ProcessRunner().run(argv, env=env, timeout=UV_TIMEOUT)
+    except RunTimeout:
         raise UserError(f"resolving the dependencies took longer than {UV_TIMEOUT}s and was "
                         "stopped",
                         hint="check that the package index answers (a proxy may need "

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from dockyard.app import notebooks
 from dockyard.app.notebooks import NotebookJob, NotebookRun, notebook_argv
 from dockyard.cli import cli
+from dockyard.engine.fake import FakeEngine
 from tests.cli.test_errors import snapshot
 from tests.conftest import run_dockyard
 from tests.nbproject import ANALYSIS, make_project
@@ -73,7 +74,7 @@ class Recorder:
         self.result = result
         self.said = said
 
-    def __call__(self, project: object, image: str, job: NotebookJob,
+    def __call__(self, engine: object, project: object, image: str, job: NotebookJob,
                  on_line: object) -> NotebookRun:
         self.jobs.append(job)
         for line in self.said:
@@ -85,7 +86,7 @@ class Recorder:
 def recorder(monkeypatch: pytest.MonkeyPatch) -> Recorder:
     rec = Recorder()
     monkeypatch.setattr(notebooks, "run_notebook", rec)
-    monkeypatch.setattr("dockyard.engine._cmd.ping", lambda: None)
+    monkeypatch.setattr("dockyard.cli._main.Context.engine", lambda self, check=True: FakeEngine())
     monkeypatch.setattr("dockyard.cli.run_cmds.up_to_date_image", lambda *_args: "img")
     return rec
 
@@ -142,7 +143,7 @@ def test_a_failing_cell_is_an_error_naming_it(project: Path, monkeypatch: pytest
                          "cell 4 raised ValueError: bad rows: 3", cell_failed=True)
     monkeypatch.setattr(notebooks, "run_notebook",
                         Recorder(failed, said=("  | ValueError: bad rows: 3",)))
-    monkeypatch.setattr("dockyard.engine._cmd.ping", lambda: None)
+    monkeypatch.setattr("dockyard.cli._main.Context.engine", lambda self, check=True: FakeEngine())
     monkeypatch.setattr("dockyard.cli.run_cmds.up_to_date_image", lambda *_args: "img")
     ran = CliRunner().invoke(cli, ["-C", str(project), "run", ANALYSIS])
     assert ran.stderr.splitlines()[-1] == "  | ValueError: bad rows: 3"

@@ -84,7 +84,7 @@ def test_lock_timeout_is_a_user_error(project: Path, monkeypatch: pytest.MonkeyP
     def too_slow(argv: list[str], **kwargs: object) -> None:
         raise subprocess.TimeoutExpired(argv, float(kwargs["timeout"]))  # type: ignore[arg-type]
 
-    monkeypatch.setattr(lock_module.subprocess, "run", too_slow)
+    monkeypatch.setattr("dockyard.engine.runner.subprocess.run", too_slow)
     with pytest.raises(UserError) as err:
         lock_module.lock(project, load_project(project).spec, None)
     assert err.value.message == ("resolving the dependencies took longer than 900s and was "

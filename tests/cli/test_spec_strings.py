@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.engine.containers import Mount, RunRequest, run_argv
+from dockyard.render.docker_run import run_argv
+from dockyard.workload import Mount, Workload
 from tests.cli.test_errors import assert_user_error
 
 HINT = "fix dockyard.toml, or run `dockyard init --force` to write a fresh one"
@@ -72,8 +73,9 @@ def test_detected_index_url_is_checked_too(project: Path) -> None:
 
 
 def test_a_comma_in_the_project_path_stays_in_the_mount_source() -> None:
-    argv = run_argv(RunRequest(image="img", mounts=(Mount("/home/me/a,target=/etc", "/w"),)),
-                    detach=True)
+    w = Workload(name="", role="run", project="p", image="img",
+                 mounts=(Mount("/home/me/a,target=/etc", "/w"),))
+    argv = run_argv(w, detach=True)
     value = argv[argv.index("--mount") + 1]
     # Docker reads --mount as one CSV record.
     fields = next(csv.reader([value]))

@@ -17,7 +17,7 @@ import jsonschema
 import pytest
 import yaml
 
-from dockyard.stack.envfile import parse_env
+from dockyard.app.envfile import parse_env
 from tests.integration.conftest import docker
 from tests.integration.test_stack_support import (
     compose,

@@ -122,7 +122,7 @@ def test_mlflow_tracks_runs_in_the_stacks_postgres(stack: Stack) -> None:
 
 
 def test_serving_image_holds_no_password(stack: Stack) -> None:
-    from dockyard.stack.envfile import parse_env
+    from dockyard.app.envfile import parse_env
 
     secrets = [v.encode() for k, v in parse_env((stack.root / ".env").read_text()).items()
                if "PASSWORD" in k or "TOKEN" in k]

@@ -102,7 +102,7 @@ def test_env_file_is_private_and_rewritten_in_place(layout: tuple[Path, Path]) -
     root, _ = layout
     (root / ".env").write_text("MINE=1\n")
     os.chmod(root / ".env", 0o644)
-    from dockyard.stack.envfile import write_env
+    from dockyard.app.envfile import write_env
 
     assert write_env(root, ["POSTGRES_PASSWORD"]) == ["POSTGRES_PASSWORD"]
     text = (root / ".env").read_text()
@@ -118,7 +118,7 @@ def test_lock_refuses_a_symlinked_lock_file(layout: tuple[Path, Path],
     root, other = layout
     (root / "dockyard.lock").symlink_to(other / "bashrc")
     resolved: list[object] = []
-    monkeypatch.setattr("dockyard.lock.subprocess.run", lambda *a, **k: resolved.append(a))
+    monkeypatch.setattr("dockyard.lock.ProcessRunner.run", lambda *a, **k: resolved.append(a))
     with pytest.raises(UserError, match=r"dockyard\.lock is a symbolic link"):
         lock(root, load_project(root).spec, None)
     assert not resolved  # refused before resolving anything
@@ -126,7 +126,7 @@ def test_lock_refuses_a_symlinked_lock_file(layout: tuple[Path, Path],
 
 
 def test_a_users_file_keeps_its_mode_when_dockyard_appends(layout: tuple[Path, Path]) -> None:
-    from dockyard.stack.envfile import ensure_ignored
+    from dockyard.app.envfile import ensure_ignored
 
     root, _ = layout
     (root / ".gitignore").write_text("*.pyc")

@@ -10,7 +10,9 @@ import pytest
 
 from dockyard.app import notebooks
 from dockyard.app.notebooks import NotebookJob, notebook_argv, notebook_job, run_notebook
+from dockyard.engine.fake import FakeEngine
 from dockyard.errors import UserError
+from dockyard.workload import Workload
 from tests.nbproject import ANALYSIS, make_project
 
 RUNNER = "/opt/dockyard/runtime/run_notebook.py"
@@ -54,31 +56,27 @@ def test_bad_requests(root: Path, kwargs: dict[str, object], message: str) -> No
         notebook_job(root, notebook, **kwargs)  # type: ignore[arg-type]
 
 
-class FakeEngine:
-    def __init__(self, lines: list[str], code: int) -> None:
-        self.lines, self.code = lines, code
+class Workloads:
+    def __init__(self) -> None:
         self.commands: list[tuple[str, ...]] = []
 
-    def base_request(self, project: object, image: str, role: str,
-                     command: tuple[str, ...]) -> str:
+    def project_workload(self, project: object, image: str, command: tuple[str, ...],
+                         role: str) -> Workload:
         assert role == "notebook"
         self.commands.append(command)
-        return "request"
-
-    def run_streaming(self, req: object, on_line: object) -> int:
-        for line in self.lines:
-            on_line(line)  # type: ignore[operator]
-        return self.code
+        return Workload(name="", role=role, project="p", image=image, command=command)
 
 
 def run_with(monkeypatch: pytest.MonkeyPatch, root: Path, lines: list[str],
-             code: int) -> tuple[notebooks.NotebookRun, list[str], FakeEngine]:
-    fake = FakeEngine(lines, code)
-    monkeypatch.setattr(notebooks, "base_request", fake.base_request)
-    monkeypatch.setattr(notebooks.ctr, "run_streaming", fake.run_streaming)
+             code: int) -> tuple[notebooks.NotebookRun, list[str], Workloads]:
+    made = Workloads()
+    monkeypatch.setattr(notebooks, "project_workload", made.project_workload)
+    engine = FakeEngine().answer("run", stdout="\n".join(lines) + "\n", returncode=code)
     shown: list[str] = []
     job = notebook_job(root, ANALYSIS, parameters=[("alpha", "1")])
-    return run_notebook(object(), "img", job, shown.append), shown, fake  # type: ignore[arg-type]
+    result = run_notebook(engine, object(), "img", job, shown.append)  # type: ignore[arg-type]
+    assert engine.calls[0].mode == "streamed"
+    return result, shown, made
 
 
 def test_a_named_cell_failure_is_taken_from_the_marker(monkeypatch: pytest.MonkeyPatch,

@@ -12,8 +12,8 @@ import click
 import pytest
 
 from dockyard.app.context import load_project
-from dockyard.app.stack import load_stack
 from dockyard.cli import cli
+from dockyard.spec.resolve_stack import resolve_stack
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 TEXT = README.read_text()
@@ -38,8 +38,9 @@ def test_every_toml_snippet_is_a_valid_spec(block: str, tmp_path: Path) -> None:
         (tmp_path / rel).write_bytes(b"")
     project = load_project(tmp_path)
     if "[services." in block or "[pipeline." in block:
-        stack = load_stack(project)
-        assert stack.spec.services or stack.spec.steps
+        stack = resolve_stack(project.loaded.spec, project.spec, project.view,
+                              project.loaded.file)
+        assert stack.services or stack.steps
 
 
 def _command(words: list[str]) -> tuple[click.Command, list[str]]:

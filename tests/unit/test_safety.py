@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 
 from dockyard.app.context import load_project
-from dockyard.engine.containers import Port, RunRequest, run_argv
 from dockyard.errors import SpecError
 from dockyard.generate import render_dockerfile, view_for
+from dockyard.plan import project as plan
+from dockyard.render.docker_run import port_arg, run_argv
 from dockyard.spec import parse_spec
+from dockyard.workload import Port, User
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "project").is_dir())
@@ -50,7 +52,10 @@ def test_system_packages_must_be_debian_names() -> None:
 
 
 def test_ports_bind_to_loopback_by_default() -> None:
-    assert Port(8888, 8888).arg() == "127.0.0.1:8888:8888"
-    argv = run_argv(RunRequest(image="img", ports=(Port(1, 2),)), detach=True)
-    assert argv[argv.index("-p") + 1].startswith("127.0.0.1:")
-    assert "no-new-privileges" in argv and argv[argv.index("--cap-drop") + 1] == "ALL"
+    assert port_arg(Port(8888, 8888)) == "127.0.0.1:8888:8888"
+    for w in (plan.serve_workload("p", "img", port=1, host="127.0.0.1", env=(), api_key=False),
+              plan.lab_workload("/p", "p", User(1, 1), "img", port=1, host="127.0.0.1"),
+              plan.run_workload("/p", "p", User(1, 1), "img", ("true",))):
+        argv = run_argv(w, detach=True)
+        assert all(argv[i + 1].startswith("127.0.0.1:") for i, a in enumerate(argv) if a == "-p")
+        assert "no-new-privileges" in argv and argv[argv.index("--cap-drop") + 1] == "ALL"

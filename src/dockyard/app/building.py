@@ -11,6 +11,7 @@ from dockyard import files
 from dockyard.app.context import Project, resolve_ca_cert
 from dockyard.app.declared import declaration_sites
 from dockyard.engine import base as airgap
+from dockyard.engine._cmd import Engine
 from dockyard.engine.images import (
     LABEL_PROJECT,
     LABEL_ROLE,
@@ -50,7 +51,7 @@ class BuildOutcome:
     notes: tuple[str, ...]
 
 
-def choose_base(project: Project, flag: str | None,
+def choose_base(engine: Engine, project: Project, flag: str | None,
                 on_line: Callable[[str], None] | None = None) -> BaseChoice:
     """--base, DOCKYARD_BASE_IMAGE, the spec, then the official python:<v>-slim."""
     spec = project.spec
@@ -58,37 +59,38 @@ def choose_base(project: Project, flag: str | None,
                           ("DOCKYARD_BASE_IMAGE", os.environ.get("DOCKYARD_BASE_IMAGE")),
                           (project.loaded.file or "dockyard.toml", spec.base_image)):
         if value:
-            _ensure_available(value, spec.python)
+            _ensure_available(engine, value, spec.python)
             return BaseChoice(value, source)
     official = spec.default_base_image
-    if image_exists(official) or try_pull(official):
+    if image_exists(engine, official) or try_pull(engine, official):
         return BaseChoice(official, "default")
     local = airgap.base_tag(spec.python)
-    state = airgap.base_state(local, spec.python)
+    state = airgap.base_state(engine, local, spec.python)
     if state == "stale":
-        _rebuild_stale_base(local, spec.python, on_line)
+        _rebuild_stale_base(engine, local, spec.python, on_line)
     if state != "missing":
         return BaseChoice(local, f"air-gapped base ({official} cannot be pulled)")
     raise _missing_base(official, spec.python)
 
 
-def _rebuild_stale_base(tag: str, python: str, on_line: Callable[[str], None] | None) -> None:
+def _rebuild_stale_base(engine: Engine, tag: str, python: str,
+                        on_line: Callable[[str], None] | None) -> None:
     """A base built by an older recipe may lack what today's Dockerfiles rely on: rebuild it
     (about a minute) rather than fail later in a way that points elsewhere."""
     say = on_line or (lambda _line: None)
     say(f"dockyard: {tag} was built by an older recipe; rebuilding it (dockyard base)")
     try:
-        airgap.build_base(python, tag, on_line=say)
+        airgap.build_base(engine, python, tag, on_line=say)
     except UserError as exc:
         raise UserError(f"{tag} is stale (built by an older recipe) and cannot be rebuilt "
                         f"here: {exc.message}",
                         hint=f"run `dockyard base --python {python}` as root") from exc
 
 
-def _ensure_available(image: str, python: str) -> None:
-    if not image_exists(image) and not try_pull(image):
+def _ensure_available(engine: Engine, image: str, python: str) -> None:
+    if not image_exists(engine, image) and not try_pull(engine, image):
         raise _missing_base(image, python)
-    has = image_python(image)
+    has = image_python(engine, image)
     if has and has != ".".join(python.split(".")[:2]):
         raise UserError(f"base image {image} has Python {has}, the project asks for {python}",
                         hint=f"use a base with Python {python}, or set python = \"{has}\" "
@@ -102,7 +104,7 @@ def _missing_base(image: str, python: str) -> UserError:
     )
 
 
-def build_project(project: Project, *, tag: str = "", base: str | None = None,
+def build_project(engine: Engine, project: Project, *, tag: str = "", base: str | None = None,
                   ca_cert: str | None = None, locked: bool = False, no_cache: bool = False,
                   refresh: bool = False,
                   on_line: Callable[[str], None] | None = None) -> BuildOutcome:
@@ -127,22 +129,22 @@ def build_project(project: Project, *, tag: str = "", base: str | None = None,
                                                   ignore=BUILD_IGNORE,
                                                   credential_files=project.credential_files()),
                     force=True)
-    choice = choose_base(project, base, on_line)
+    choice = choose_base(engine, project, base, on_line)
     request = BuildRequest(
         context=project.root, dockerfile=project.root / BUILD_DOCKERFILE,
         tag=tag or project.image, base_image=choice.image,
         labels=(*image_labels(project, choice), (LABEL_ROLE, "lab")),
         ca_cert=ca, no_cache=no_cache, secrets=project.index_secrets(),
     )
-    return BuildOutcome(build_logged(project, request, on_line), choice, state == "fresh",
+    return BuildOutcome(build_logged(engine, project, request, on_line), choice, state == "fresh",
                         resolution, tuple(notes))
 
 
-def build_logged(project: Project, request: BuildRequest,
+def build_logged(engine: Engine, project: Project, request: BuildRequest,
                  on_line: Callable[[str], None] | None) -> BuildResult:
     """Build; on failure the whole log goes to .dockyard/build.log, which the hint names."""
     try:
-        return build(request, on_line)
+        return build(engine, request, on_line)
     except BuildFailed as exc:
         files.write_text(project.root, BUILD_LOG, exc.log)
         exc.hint = log_hint(project.root / BUILD_LOG)
@@ -174,21 +176,21 @@ def image_labels(project: Project, base: BaseChoice) -> tuple[tuple[str, str], .
     )
 
 
-def current_image(project: Project, *, build: bool = True,
+def current_image(engine: Engine, project: Project, *, build: bool = True,
                   on_line: Callable[[str], None] | None = None
                   ) -> tuple[str, BuildOutcome | None]:
     """The project's image, brought up to date first: a build through BuildKit's cache, which
     costs about a second when nothing changed. With `build=False`, the newest image as it is."""
     if not build:
-        return project_image_ready(project), None
-    outcome = build_project(project, on_line=on_line)
+        return project_image_ready(engine, project), None
+    outcome = build_project(engine, project, on_line=on_line)
     return outcome.result.image, outcome
 
 
-def project_image_ready(project: Project) -> str:
+def project_image_ready(engine: Engine, project: Project) -> str:
     """The newest image built for this project folder, found by its label (so a `--tag` of
     the user's choosing is found too)."""
-    found = latest_image((LABEL_PROJECT, project.spec.project_key), (LABEL_ROLE, "lab"))
+    found = latest_image(engine, (LABEL_PROJECT, project.spec.project_key), (LABEL_ROLE, "lab"))
     if not found:
         raise UserError(f"no image has been built for {project.root}",
                         hint="run without --no-build (or `dockyard build`) first")

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from packaging.utils import canonicalize_name
 
 from dockyard.app.context import Project
-from dockyard.generate.context import merged_requirements, requirement_name
+from dockyard.generate.context import merged_requirements
+from dockyard.spec.checks import requirement_name
 
 
 def declaration_sites(project: Project, text: str) -> list[tuple[str, str]]:

@@ -6,7 +6,7 @@ import os
 import shutil
 from dataclasses import dataclass
 
-from dockyard.engine import _cmd
+from dockyard.engine._cmd import Engine
 from dockyard.engine.base import base_state, base_tag
 from dockyard.engine.images import image_exists, try_pull
 from dockyard.engine.service_images import local_service_images, service_image_fresh
@@ -24,19 +24,19 @@ class Check:
     severity: str = "error"  # how bad a failure is: "error" or "warning"
 
 
-def run_checks(python: str = "3.11") -> list[Check]:
-    checks = [_client()]
-    engine = _engine()
-    checks.append(engine)
-    if engine.ok:
-        checks += [_compose(), _base(python), _service_images()]
+def run_checks(engine: Engine, python: str = "3.11") -> list[Check]:
+    checks = [_client(engine)]
+    answer = _engine(engine)
+    checks.append(answer)
+    if answer.ok:
+        checks += [_compose(engine), _base(engine, python), _service_images(engine)]
     checks += [_disk(), _debootstrap()]
     return checks
 
 
-def _client() -> Check:
+def _client(engine: Engine) -> Check:
     try:
-        client = _cmd.docker_client()
+        client = engine.client
     except DockyardError as exc:
         return Check("docker client", False, exc.message, exc.hint)
     if client.buildkit:
@@ -47,9 +47,9 @@ def _client() -> Check:
                  "BuildKit (Debian's /usr/bin/docker does)")
 
 
-def _engine() -> Check:
+def _engine(engine: Engine) -> Check:
     try:
-        out = _cmd.docker("version", "--format", "{{.Server.Version}}", timeout=20)
+        out = engine.docker("version", "--format", "{{.Server.Version}}", timeout=20)
     except DockyardError as exc:
         return Check("engine", False, exc.message,
                      "start it: `dockerd &` or `systemctl start docker` (scripts/setup.sh "
@@ -57,8 +57,8 @@ def _engine() -> Check:
     return Check("engine", True, f"Docker Engine {out.stdout.strip()}")
 
 
-def _compose() -> Check:
-    result = _cmd.docker("compose", "version", "--short", check=False)
+def _compose(engine: Engine) -> Check:
+    result = engine.docker("compose", "version", "--short", check=False)
     if result.returncode == 0:
         return Check("compose plugin", True, f"docker compose {result.stdout.strip()}",
                      severity="warning")
@@ -67,28 +67,28 @@ def _compose() -> Check:
                  "~/.docker/cli-plugins/ (scripts/setup.sh does this)", severity="warning")
 
 
-def _base(python: str) -> Check:
+def _base(engine: Engine, python: str) -> Check:
     official = f"python:{python}-slim"
-    if image_exists(official):
+    if image_exists(engine, official):
         return Check("base image", True, f"{official} is on this machine")
     local = base_tag(python)
-    state = base_state(local, python)
+    state = base_state(engine, local, python)
     if state == "stale":
         return Check("base image", False, f"{local} (air-gapped) is stale: an older recipe "
                      "built it", f"rebuild it: `dockyard base --python {python}`")
     if state == "fresh":
         return Check("base image", True, f"{local} (air-gapped, today's recipe) is on this "
                      f"machine; {official} is not")
-    if try_pull(official):
+    if try_pull(engine, official):
         return Check("base image", True, f"{official} pulled from its registry")
     return Check("base image", False, f"{official} is not here and cannot be pulled",
                  f"build one from Debian packages: `dockyard base --python {python}`")
 
 
-def _service_images() -> Check:
+def _service_images(engine: Engine) -> Check:
     """Local service images (`dockyard base --services`) built by an older recipe."""
-    built = local_service_images()
-    stale = [image for image in built if not service_image_fresh(image)]
+    built = local_service_images(engine)
+    stale = [image for image in built if not service_image_fresh(engine, image)]
     if stale:
         kinds = ",".join(sorted({image.rsplit("/", 1)[-1].split(":")[0] for image in stale}))
         return Check("service images", False, f"stale (older recipe): {', '.join(stale)}",

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from dockyard.app.context import Project
-from dockyard.app.running import base_request
+from dockyard.app.running import project_workload
 from dockyard.engine import containers as ctr
+from dockyard.engine._cmd import Engine
 from dockyard.errors import UserError
 
 NOTEBOOK_RUNNER = "/opt/dockyard/runtime/run_notebook.py"
@@ -87,7 +88,7 @@ def notebook_argv(job: NotebookJob) -> tuple[str, ...]:
     return (*argv, "--timeout", str(job.timeout))
 
 
-def run_notebook(project: Project, image: str, job: NotebookJob,
+def run_notebook(engine: Engine, project: Project, image: str, job: NotebookJob,
                  on_line: Callable[[str], None]) -> NotebookRun:
     """Execute in the project's image with the project mounted; every line the runner says
     (cell progress, a traceback's tail, warnings) goes to `on_line` as it comes."""
@@ -102,7 +103,8 @@ def run_notebook(project: Project, image: str, job: NotebookJob,
         said.append(line)
         on_line(line)
 
-    code = ctr.run_streaming(base_request(project, image, "notebook", notebook_argv(job)), handle)
+    workload = project_workload(project, image, notebook_argv(job), "notebook")
+    code = ctr.run_streaming(engine, workload, handle)
     cell_failed = bool(error)
     if code != 0 and not error:
         error = next((ln.strip() for ln in reversed(said) if ln.strip()),

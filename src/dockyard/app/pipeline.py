@@ -13,10 +13,11 @@ from datetime import datetime
 
 from dockyard.app.stack import Lines, Stack, failure, prepare
 from dockyard.engine import compose as dc
+from dockyard.engine._cmd import Engine
 from dockyard.errors import EngineError, UserError
-from dockyard.stack.catalog import CATALOG
-from dockyard.stack.graph import downstream
-from dockyard.stack.roles import GPU_PROFILE, PIPELINE_PROFILE
+from dockyard.plan.defaults import GPU_PROFILE, PIPELINE_PROFILE
+from dockyard.spec.catalog import CATALOG
+from dockyard.spec.graph import downstream
 
 LOG_TAIL = 20
 
@@ -43,40 +44,41 @@ def select_steps(stack: Stack, from_step: str | None) -> list[str]:
     return downstream(stack.spec.after, from_step)
 
 
-def run_pipeline(stack: Stack, *, from_step: str | None = None, no_build: bool = False,
+def run_pipeline(engine: Engine, stack: Stack, *, from_step: str | None = None,
+                 no_build: bool = False,
                  on_line: Lines = None, on_build_line: Lines = None) -> list[StepRun]:
     chosen = select_steps(stack, from_step)
     gpu_steps = [name for name in chosen if (step := stack.spec.step(name)) and step.gpu]
-    if gpu_steps and not dc.engine_has_gpu():
+    if gpu_steps and not dc.engine_has_gpu(engine):
         raise UserError(f"step {gpu_steps[0]} needs a GPU, and this Docker engine has none "
                         "(no NVIDIA runtime)",
                         hint=f"run it where the NVIDIA Container Toolkit is installed, or set "
                              f"gpu = false in [pipeline.steps.{gpu_steps[0]}]")
-    prepare(stack, no_build=no_build, on_line=on_build_line)
-    _start_data_services(stack)
-    dc.remove(stack.compose, chosen)  # fresh containers: fresh logs and exit codes
-    result = dc.run_attached(stack.compose, chosen, (PIPELINE_PROFILE, GPU_PROFILE),
+    prepare(engine, stack, no_build=no_build, on_line=on_build_line)
+    _start_data_services(engine, stack)
+    dc.remove(engine, stack.compose, chosen)  # fresh containers: fresh logs and exit codes
+    result = dc.run_attached(engine, stack.compose, chosen, (PIPELINE_PROFILE, GPU_PROFILE),
                              on_line or (lambda _line: None))
-    runs = _step_runs(stack, chosen)
+    runs = _step_runs(engine, stack, chosen)
     failed = next((r for r in runs if r.state != "exited" or r.exit_code != 0), None)
     if failed is not None or result.returncode != 0:
-        raise _failure(stack, runs, failed, result.stdout)
+        raise _failure(engine, stack, runs, failed, result.stdout)
     return runs
 
 
-def _start_data_services(stack: Stack) -> None:
+def _start_data_services(engine: Engine, stack: Stack) -> None:
     services = [name for svc in stack.spec.services if CATALOG[svc.kind].role == "data"
                 for name in ([svc.name, f"{svc.name}-worker"] if svc.kind == "spark"
                              else [svc.name])]
     if services:
-        result = dc.up(stack.compose, services)
+        result = dc.up(engine, stack.compose, services)
         if result.returncode != 0:
-            raise failure(stack, services, result.stdout)
+            raise failure(engine, stack, services, result.stdout)
 
 
-def _step_runs(stack: Stack, chosen: list[str]) -> list[StepRun]:
-    states = {s.service: s for s in dc.states(stack.compose)}
-    times = dc.step_times([states[n].container for n in chosen if n in states])
+def _step_runs(engine: Engine, stack: Stack, chosen: list[str]) -> list[StepRun]:
+    states = {s.service: s for s in dc.states(engine, stack.compose)}
+    times = dc.step_times(engine, [states[n].container for n in chosen if n in states])
     runs = []
     for name in chosen:
         state = states.get(name)
@@ -96,7 +98,7 @@ def _seconds(started: str, finished: str) -> float:
     return max(0.0, (end - start).total_seconds()) if start.year > 1 else 0.0
 
 
-def _failure(stack: Stack, runs: list[StepRun], failed: StepRun | None,
+def _failure(engine: Engine, stack: Stack, runs: list[StepRun], failed: StepRun | None,
              output: str) -> EngineError:
     not_run = [r.name for r in runs if r.state in ("created", "not created")]
     failed = next((r for r in runs if r.state == "exited" and r.exit_code != 0), failed)
@@ -111,6 +113,6 @@ def _failure(stack: Stack, runs: list[StepRun], failed: StepRun | None,
         f"pipeline step {failed.name} failed with exit code {failed.exit_code}{attempts}"
         f"{skipped}",
         returncode=failed.exit_code,
-        stderr_tail=dc.logs_tail(stack.compose, failed.name, LOG_TAIL),
+        stderr_tail=dc.logs_tail(engine, stack.compose, failed.name, LOG_TAIL),
         hint=f"its last log lines are above; after fixing it, rerun from there: "
              f"dockyard pipeline run --from {failed.name}")

@@ -4,41 +4,29 @@ from __future__ import annotations
 
 import secrets
 import socket
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import dataclass
 
 from dockyard.app.context import Project
 from dockyard.engine import containers as ctr
+from dockyard.engine._cmd import Engine
 from dockyard.engine.ready import HttpReady
 from dockyard.errors import UserError
-
-WORKDIR = "/workspace"
-
-
-def run_identity(root: Path) -> tuple[str, tuple[tuple[str, str], ...]]:
-    """Who the container runs as: the owner of the project folder, so edits made inside keep
-    the right ownership on the host. When that owner is root, the container is root too but with
-    every capability dropped (see `RunRequest.drop_caps`) and no-new-privileges: it can touch
-    what root owns in the mounted folder and nothing more."""
-    st = root.stat()
-    return f"{st.st_uid}:{st.st_gid}", (("HOME", "/tmp"),)
+from dockyard.plan import project as plan
+from dockyard.workload import Workload
 
 
-def base_request(project: Project, image: str, role: str,
-                 command: tuple[str, ...]) -> ctr.RunRequest:
-    user, env = run_identity(project.root)
-    return ctr.RunRequest(
-        image=image, command=command, project=project.spec.project_key,
-        role=role, workdir=WORKDIR, user=user, env=env,
-        mounts=(ctr.Mount(str(project.root), WORKDIR),),
-    )
+def project_workload(project: Project, image: str, command: tuple[str, ...],
+                     role: str = "run") -> Workload:
+    """The project's image with the project mounted, as the folder's owner."""
+    return plan.run_workload(str(project.root), project.spec.project_key,
+                             plan.folder_owner(project.root), image, command, role)
 
 
-def run_command(project: Project, image: str, command: tuple[str, ...]) -> int:
+def run_command(engine: Engine, project: Project, image: str, command: tuple[str, ...]) -> int:
     if not command:
         raise UserError("nothing to run", hint="dockyard run -- python train.py  "
                                                 "(or: dockyard run notebook.ipynb)")
-    return ctr.run_foreground(base_request(project, image, "run", command))
+    return ctr.run_foreground(engine, project_workload(project, image, command))
 
 
 def port_free(host: str, port: int) -> bool:
@@ -62,12 +50,15 @@ class LabSession:
     seconds_to_ready: float
 
 
-def start_lab(project: Project, image: str, *, port: int | None = None, host: str | None = None,
+def start_lab(engine: Engine, project: Project, image: str, *, port: int | None = None,
+              host: str | None = None,
               timeout: float = 120) -> LabSession:
     port = port or project.spec.lab_port
     host = host or project.spec.lab_host
-    name = f"dockyard-{project.spec.project_key}-lab"
-    if ctr.is_running(name):
+    workload = plan.lab_workload(str(project.root), project.spec.project_key,
+                                 plan.folder_owner(project.root), image, port=port, host=host)
+    name = workload.name
+    if ctr.is_running(engine, name):
         raise UserError(f"JupyterLab is already running for this project ({name})",
                         hint="open its URL again with `docker logs " + name +
                              "`, or `dockyard stop` first")
@@ -75,35 +66,35 @@ def start_lab(project: Project, image: str, *, port: int | None = None, host: st
         raise UserError(f"port {port} is already in use on {host}",
                         hint=f"pick another one: dockyard lab --port {port + 1}")
     token = secrets.token_hex(24)
-    ctr.stop(name, timeout=2)  # an exited leftover of a crashed session would hold the name
-    req = base_request(project, image, "lab", ())
-    allow_root = ("--allow-root",) if req.user.startswith("0:") else ()
-    req = replace(req, command=(*_lab_cmd(), *allow_root), name=name,
-                  ports=(ctr.Port(port, 8888, host),),
-                  env=(*req.env, ("DOCKYARD_HEALTH_URL", "http://127.0.0.1:8888/api")),
-                  secrets=(("JUPYTER_TOKEN", token),))
-    container = ctr.start(req)
+    ctr.stop(engine, name, timeout=2)  # an exited leftover of a crashed session would hold the name
+    container = ctr.start(engine, workload, {"JUPYTER_TOKEN": token})
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
     base_url = f"http://{shown_host}:{port}"
     ready = HttpReady(f"{base_url}/api/status", headers=(("Authorization", f"token {token}"),),
                       timeout=timeout)
     try:
-        seconds = ready.wait(container)
+        seconds = ready.wait(container, engine)
     except Exception:
-        ctr.stop(container, timeout=1)
+        ctr.stop(engine, container, timeout=1)
         raise
     return LabSession(container[:12], name, f"{base_url}/lab?token={token}", token, port, host,
                       seconds)
 
 
-def _lab_cmd() -> tuple[str, ...]:
-    return ("jupyter", "lab", "--ip=0.0.0.0", "--port=8888", "--no-browser",
-            f"--ServerApp.root_dir={WORKDIR}")
+def follow_then_stop(engine: Engine, container: str, timeout: int | None = None) -> None:
+    """The container's logs on the terminal until it ends or Ctrl-C; then it is stopped."""
+    try:
+        ctr.follow_logs(engine, container)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        ctr.stop(engine, container, timeout=timeout)
 
 
-def stop_project(project: Project) -> list[str]:
+def stop_project(engine: Engine, project: Project) -> list[str]:
     stopped = []
-    for info in ctr.list_containers(project.spec.project_key):
-        ctr.stop(info.id)
+    for info in ctr.list_containers(engine, project.spec.project_key):
+        ctr.stop(engine, info.id)
         stopped.append(info.name)
     return stopped
+

@@ -15,6 +15,7 @@ from dockyard.app.building import BaseChoice, choose_base, image_labels
 from dockyard.app.context import Project, resolve_ca_cert
 from dockyard.app.running import port_free
 from dockyard.engine import containers as ctr
+from dockyard.engine._cmd import Engine
 from dockyard.engine.images import (
     LABEL_PROJECT,
     LABEL_ROLE,
@@ -28,6 +29,7 @@ from dockyard.errors import UserError
 from dockyard.generate import ServeRole, build_artifacts, write_artifacts
 from dockyard.generate.serving import serve_artifacts, serve_requirements
 from dockyard.naming import local_image
+from dockyard.plan import project as plan
 
 SERVE_DOCKERFILE = ".dockyard/Dockerfile.serve"
 SERVE_IGNORE = ".dockyard/Dockerfile.serve.dockerignore"
@@ -112,16 +114,17 @@ class ServeBuild:
     requirements: tuple[str, ...]
 
 
-def latest_serving_image(project: Project) -> str:
+def latest_serving_image(engine: Engine, project: Project) -> str:
     """This folder's newest serving image, as it is (`serve --no-build`)."""
-    found = latest_image((LABEL_PROJECT, project.spec.project_key), (LABEL_ROLE, "serve"))
+    found = latest_image(engine, (LABEL_PROJECT, project.spec.project_key),
+                         (LABEL_ROLE, "serve"))
     if not found:
         raise UserError("no serving image has been built for this project",
                         hint="run `dockyard serve` without --no-build first")
     return found
 
 
-def build_serving(project: Project, target: ServeTarget, *, tag: str = "",
+def build_serving(engine: Engine, project: Project, target: ServeTarget, *, tag: str = "",
                   base: str | None = None, ca_cert: str | None = None,
                   on_line: Callable[[str], None] | None = None) -> ServeBuild:
     pins = _model_pins(project, target)
@@ -132,14 +135,14 @@ def build_serving(project: Project, target: ServeTarget, *, tag: str = "",
                                 serve_files=tuple(serve_artifacts(requirements)),
                                 credential_files=project.credential_files())
     write_artifacts(project.root, artifacts, force=True)
-    choice = choose_base(project, base)
+    choice = choose_base(engine, project, base)
     request = BuildRequest(
         context=project.root, dockerfile=project.root / SERVE_DOCKERFILE,
         tag=tag or local_image(f"{project.spec.name}-serve"), base_image=choice.image,
         labels=(*image_labels(project, choice), (LABEL_ROLE, "serve")),
         ca_cert=resolve_ca_cert(ca_cert), secrets=project.index_secrets(),
     )
-    return ServeBuild(build(request, on_line), choice, target, tuple(requirements))
+    return ServeBuild(build(engine, request, on_line), choice, target, tuple(requirements))
 
 
 def _model_pins(project: Project, target: ServeTarget) -> list[str]:
@@ -166,33 +169,29 @@ class ServeSession:
     seconds_to_ready: float
 
 
-def start_serving(project: Project, image: str, *, port: int | None = None,
+def start_serving(engine: Engine, project: Project, image: str, *, port: int | None = None,
                   host: str = "127.0.0.1", workers: int | None = None,
                   image_id: str = "", timeout: float = 120) -> ServeSession:
     port = port or project.spec.serve.port
-    name = f"dockyard-{project.spec.project_key}-serve"
-    if ctr.is_running(name):
+    name = plan.container_name(project.spec.project_key, "serve")
+    if ctr.is_running(engine, name):
         raise UserError(f"the model server is already running for this project ({name})",
                         hint="`dockyard stop` first, or use it as it is")
     if not port_free(host, port):
         raise UserError(f"port {port} is already in use on {host}",
                         hint=f"pick another one: dockyard serve --port {port + 1}")
-    ctr.stop(name, timeout=1)
-    req = ctr.RunRequest(
-        image=image, name=name, project=project.spec.project_key, role="serve",
-        ports=(ctr.Port(port, 8080, host),), read_only=True,
-        stop_timeout=35,  # the server drains in-flight requests (deadline 30 s) on SIGTERM
-        env=(*_server_env(project, workers), ("DOCKYARD_IMAGE_ID", image_id or image)),
-        # The key reaches the container's environment only: never the image, nor an argv.
-        secrets=(("DOCKYARD_API_KEY", api_key),) if (api_key := os.environ.get(
-            "DOCKYARD_API_KEY")) else (),
-    )
-    container = ctr.start(req)
+    ctr.stop(engine, name, timeout=1)
+    # The key reaches the container's environment only: never the image, nor an argv.
+    api_key = os.environ.get("DOCKYARD_API_KEY", "")
+    workload = plan.serve_workload(
+        project.spec.project_key, image, port=port, host=host, api_key=bool(api_key),
+        env=(*_server_env(project, workers), ("DOCKYARD_IMAGE_ID", image_id or image)))
+    container = ctr.start(engine, workload, {"DOCKYARD_API_KEY": api_key} if api_key else {})
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}"
     try:
-        seconds = HttpReady(f"{url}/ready", timeout=timeout).wait(container)
+        seconds = HttpReady(f"{url}/ready", timeout=timeout).wait(container, engine)
     except Exception:
-        ctr.stop(container, timeout=1)
+        ctr.stop(engine, container, timeout=1)
         raise
     return ServeSession(container[:12], name, url, seconds)
 
@@ -205,10 +204,10 @@ def _server_env(project: Project, workers: int | None) -> tuple[tuple[str, str],
     return tuple(env)
 
 
-def serving_url(project: Project) -> str:
+def serving_url(engine: Engine, project: Project) -> str:
     """Where this project's model server listens, from the running container's port."""
     name = f"dockyard-{project.spec.project_key}-serve"
-    for info in ctr.list_containers(project.spec.project_key):
+    for info in ctr.list_containers(engine, project.spec.project_key):
         if info.name == name and "->" in info.ports:
             host_part = info.ports.split("->")[0].split(",")[0].strip()
             return f"http://{host_part}"

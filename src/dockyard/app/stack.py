@@ -10,24 +10,31 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from dockyard import files
+from dockyard.app import envfile
 from dockyard.app.building import build_project, project_image_ready
 from dockyard.app.context import Project
 from dockyard.app.running import port_free
+from dockyard.app.service_images import (
+    ImageChoice,
+    choose_image,
+    ensure_image,
+    image_mode,
+    images_on,
+)
 from dockyard.app.serving import ServeTarget, build_serving, latest_serving_image
 from dockyard.engine import compose as dc
-from dockyard.engine._cmd import docker
-from dockyard.engine.service_images import ImageChoice, choose_image, ensure_image, image_mode
+from dockyard.engine._cmd import Engine
 from dockyard.errors import EngineError, UserError
 from dockyard.generate.artifacts import check_writable, is_generated, write_artifacts
 from dockyard.generate.compose import COMPOSE_FILE, compose_artifact
 from dockyard.generate.context import dockerignore
 from dockyard.naming import local_image
+from dockyard.plan.services import env_secrets
+from dockyard.plan.stack import ProjectContext
+from dockyard.spec.catalog import CATALOG
+from dockyard.spec.checks import requirement_name
+from dockyard.spec.resolve_stack import resolve_stack
 from dockyard.spec.stack import ServiceSpec, StackSpec, compose_project_name
-from dockyard.stack import envfile
-from dockyard.stack.catalog import CATALOG
-from dockyard.stack.resolve import resolve_stack
-from dockyard.stack.roles import ProjectContext
-from dockyard.stack.services import env_secrets
 
 Lines = Callable[[str], None] | None
 
@@ -68,7 +75,7 @@ def compose_project(project: Project) -> dc.ComposeProject:
                              project.root / COMPOSE_FILE)
 
 
-def load_stack(project: Project) -> Stack:
+def load_stack(engine: Engine, project: Project) -> Stack:
     """Resolve [services] and [pipeline]; pick each data service's image."""
     spec = resolve_stack(project.loaded.spec, project.spec, project.view, project.loaded.file)
     if not spec.services and not spec.steps:
@@ -80,7 +87,7 @@ def load_stack(project: Project) -> Stack:
     for svc in spec.services:
         kind = CATALOG[svc.kind]
         if kind.role == "data" and not svc.image_pinned:
-            choice = choose_image(kind, svc.version, mode)
+            choice = choose_image(kind, svc.version, mode, images_on(engine))
             svc = replace(svc, image=choice.image)
             choices.append((svc.name, choice))
         services.append(svc)
@@ -93,8 +100,7 @@ def _warnings(project: Project, spec: StackSpec) -> tuple[tuple[str, str], ...]:
     spark = spec.service("spark")
     if spark is None or not (spec.steps or spec.service("lab")):
         return ()
-    names = {line.split("=")[0].split("<")[0].split(">")[0].split("[")[0].strip().lower()
-             for line in project.spec.requirements}
+    names = {requirement_name(line) for line in project.spec.requirements}
     packages = set(project.spec.system_packages)
     if "pyspark" in names and packages & {"default-jre-headless", "openjdk-17-jre-headless"}:
         return ()
@@ -133,6 +139,22 @@ def write_stack(stack: Stack, force: bool = False) -> Written:
     return Written(tuple(changed), tuple(added), tuple(notes))
 
 
+def check_compose(engine: Engine, stack: Stack) -> str:
+    """Compose's own check of the written file (`docker compose config`, .env included):
+    what to say about it, or a UserError naming what it rejects. Without docker or the
+    plugin the file stays written, unchecked."""
+    try:
+        dc.ensure_available(engine)
+    except (UserError, EngineError) as exc:
+        return f"not checked with docker compose config ({exc.message})"
+    rejected = dc.check(engine, stack.compose)
+    if rejected:
+        raise UserError(f"docker compose config rejects the stack: {rejected}",
+                        hint="fix what it names (a line of .env, or dockyard.toml), then "
+                             "run `dockyard compose` again")
+    return "docker compose config: ok"
+
+
 def _write_env(stack: Stack) -> list[str]:
     wanted = env_secrets(stack.spec)
     if stack.spec.service("lab"):
@@ -155,42 +177,44 @@ def ensure_ours(stack: Stack) -> None:
                              "`dockyard compose --force`")
 
 
-def prepare(stack: Stack, *, no_build: bool = False, on_line: Lines = None) -> Written:
+def prepare(engine: Engine, stack: Stack, *, no_build: bool = False,
+            on_line: Lines = None) -> Written:
     """Everything `up` and `pipeline run` need before Compose starts: the files, the project's
     images (brought up to date unless `no_build`) and every service image (pulled, or a hint
     to build it)."""
     ensure_ours(stack)
-    dc.ensure_available()
+    dc.ensure_available(engine)
     written = write_stack(stack)
     if stack.uses_project_image:
-        ensure_project_image(stack.project, no_build=no_build, on_line=on_line)
+        ensure_project_image(engine, stack.project, no_build=no_build, on_line=on_line)
     if stack.api is not None:
-        ensure_serving_image(stack.project, stack.api, no_build=no_build, on_line=on_line)
+        ensure_serving_image(engine, stack.project, stack.api, no_build=no_build, on_line=on_line)
     for svc in stack.spec.services:
         if CATALOG[svc.kind].role == "data":
-            ensure_image(CATALOG[svc.kind], svc.image)
+            ensure_image(engine, CATALOG[svc.kind], svc.image)
     return written
 
 
-def ensure_project_image(project: Project, *, no_build: bool = False,
+def ensure_project_image(engine: Engine, project: Project, *, no_build: bool = False,
                          on_line: Lines = None) -> str:
     """The project's image under the name compose.yaml uses: brought up to date through the
     build cache, or with `no_build` this folder's newest image (found by label) as it is."""
     if no_build:
-        docker("tag", project_image_ready(project), project.image)
+        engine.docker("tag", project_image_ready(engine, project), project.image)
         return project.image
-    build_project(project, on_line=on_line)
+    build_project(engine, project, on_line=on_line)
     return project.image
 
 
-def ensure_serving_image(project: Project, api: ServiceSpec, *, no_build: bool = False,
+def ensure_serving_image(engine: Engine, project: Project, api: ServiceSpec, *,
+                         no_build: bool = False,
                          on_line: Lines = None) -> str:
     """The same for the serving image (`dockyard serve`'s build) the api service runs."""
     tag = serve_image(project)
     if no_build:
-        docker("tag", latest_serving_image(project), tag)
+        engine.docker("tag", latest_serving_image(engine, project), tag)
         return tag
-    build_serving(project, ServeTarget(api.model, api.predictor), tag=tag, on_line=on_line)
+    build_serving(engine, project, ServeTarget(api.model, api.predictor), tag=tag, on_line=on_line)
     return tag
 
 
@@ -204,8 +228,8 @@ def long_running(stack: Stack, gpu: bool) -> tuple[list[str], list[str]]:
     return start, skipped
 
 
-def check_ports(stack: Stack, services: list[str]) -> None:
-    running = {s.service for s in dc.states(stack.compose) if s.state == "running"}
+def check_ports(engine: Engine, stack: Stack, services: list[str]) -> None:
+    running = {s.service for s in dc.states(engine, stack.compose) if s.state == "running"}
     for svc in stack.spec.services:
         if svc.name not in services or svc.name in running:
             continue
@@ -216,25 +240,35 @@ def check_ports(stack: Stack, services: list[str]) -> None:
                                      f"[services.{svc.name}], or stop what uses it")
 
 
-def start_stack(stack: Stack, *, no_build: bool = False, timeout: int = 300,
+def start_stack(engine: Engine, stack: Stack, *, no_build: bool = False, timeout: int = 300,
                 on_line: Lines = None, on_build_line: Lines = None
                 ) -> tuple[list[str], list[str]]:
     """`up`: start the long-running services and wait until each is healthy."""
-    prepare(stack, no_build=no_build, on_line=on_build_line)
-    start, skipped = long_running(stack, dc.engine_has_gpu())
+    prepare(engine, stack, no_build=no_build, on_line=on_build_line)
+    start, skipped = long_running(stack, dc.engine_has_gpu(engine))
     if not start:
         raise UserError("the stack has no service to start (only GPU services, or only steps)",
                         hint="pipeline steps run with `dockyard pipeline run`")
-    check_ports(stack, start)
-    result = dc.up(stack.compose, start, wait_timeout=timeout, on_line=on_line)
+    check_ports(engine, stack, start)
+    result = dc.up(engine, stack.compose, start, wait_timeout=timeout, on_line=on_line)
     if result.returncode != 0:
-        raise failure(stack, start, result.stdout)
+        raise failure(engine, stack, start, result.stdout)
     return start, skipped
 
 
-def failure(stack: Stack, services: list[str], output: str) -> EngineError:
+def follow_then_stop(engine: Engine, stack: Stack) -> None:
+    """The stack's logs on the terminal until Ctrl-C; then the stack stops (volumes kept)."""
+    try:
+        dc.follow_logs(engine, stack.compose, [], follow=True, tail="0")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        dc.stop(engine, stack.compose)
+
+
+def failure(engine: Engine, stack: Stack, services: list[str], output: str) -> EngineError:
     """The first service that is unhealthy or stopped, with the tail of its log."""
-    bad = [s for s in dc.states(stack.compose) if s.service in services
+    bad = [s for s in dc.states(engine, stack.compose) if s.service in services
            and (s.health == "unhealthy" or s.state in ("exited", "dead", "restarting"))]
     if not bad:
         last = (output.strip().splitlines() or ["docker compose up failed"])[-1]
@@ -245,7 +279,7 @@ def failure(stack: Stack, services: list[str], output: str) -> EngineError:
                                                             f"{first.exit_code}"
     hint = (f"its last log lines are above (all of them: dockyard logs {first.service}); fix "
             "the cause and run `dockyard up` again")
-    if dc.oom_killed(first.container):
+    if dc.oom_killed(engine, first.container):
         spark = stack.spec.service("spark")
         key, table = "memory", first.service
         if spark and first.service == f"{spark.name}-worker":  # its limit follows worker_memory
@@ -253,7 +287,8 @@ def failure(stack: Stack, services: list[str], output: str) -> EngineError:
         state = "killed: out of memory"
         hint = f"give it more: {key} = \"4g\" in [services.{table}]"
     return EngineError(f"service {first.service} did not become healthy ({state})",
-                       stderr_tail=dc.logs_tail(stack.compose, first.service, 25), hint=hint)
+                       stderr_tail=dc.logs_tail(engine, stack.compose, first.service, 25),
+                       hint=hint)
 
 
 def endpoints(stack: Stack) -> list[tuple[str, str]]:
@@ -294,16 +329,18 @@ def ensure_ours_to_delete(compose: dc.ComposeProject) -> None:
                              "with `docker compose down --volumes`")
 
 
-def stop_stack(compose: dc.ComposeProject, *, volumes: bool, on_line: Lines = None) -> Teardown:
+def stop_stack(engine: Engine, compose: dc.ComposeProject, *, volumes: bool,
+               on_line: Lines = None) -> Teardown:
     """`down`: containers and network go; volumes only with `volumes=True`, and then the
     result says exactly which: every volume of the project or of the file that existed before
     and does not after."""
     if volumes:
         ensure_ours_to_delete(compose)
-    dc.ensure_available()
-    candidates = sorted({*dc.project_volumes(compose.name), *dc.declared_volumes(compose)})
-    before = dc.existing_volumes(candidates)
-    dc.down(compose, volumes=volumes, on_line=on_line)
-    after = dc.existing_volumes(candidates)
+    dc.ensure_available(engine)
+    candidates = sorted({*dc.project_volumes(engine, compose.name),
+                         *dc.declared_volumes(engine, compose)})
+    before = dc.existing_volumes(engine, candidates)
+    dc.down(engine, compose, volumes=volumes, on_line=on_line)
+    after = dc.existing_volumes(engine, candidates)
     removed = tuple(v for v in before if v not in after)
     return Teardown(removed, tuple(after))

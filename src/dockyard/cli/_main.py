@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -12,22 +12,44 @@ from dockyard import __version__
 from dockyard.cli._output import Output
 from dockyard.errors import CommandExit, DockyardError, EngineError, NotReadyError
 
+if TYPE_CHECKING:
+    from dockyard.app.context import Project
+    from dockyard.engine import Engine
+
 EXIT_USER = 1
 EXIT_BUG = 70
 
 
 class Context:
-    def __init__(self, project_dir: str, verbose: bool) -> None:
+    """What every command gets: the project folder, the output, and the engine."""
+
+    def __init__(self, project_dir: str, verbose: bool, engine: Engine | None = None) -> None:
         self.project_dir = project_dir
         self.verbose = verbose
+        self._engine = engine
+        self._checked = False
 
     def output(self, json_mode: bool = False) -> Output:
         return Output(json_mode=json_mode, verbose=self.verbose)
 
-    def project(self) -> Any:
+    def project(self) -> Project:
         from dockyard.app.context import load_project
 
         return load_project(self.project_dir)
+
+    def engine(self, check: bool = True) -> Engine:
+        """The engine, checked once (EngineUnavailable with a hint when none answers). The one
+        engine check: commands ask for it where they first need Docker, after their own input
+        is checked, so bad input is reported without an engine. `check=False`: a command
+        that does without an engine (`compose` writes its file anyway)."""
+        if self._engine is None:
+            from dockyard.engine import Engine
+
+            self._engine = Engine()
+        if check and not self._checked:
+            self._engine.ping()
+            self._checked = True
+        return self._engine
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -13,6 +13,7 @@ from dockyard.engine.images import short_step
 
 if TYPE_CHECKING:
     from dockyard.app.context import Project
+    from dockyard.engine import Engine
 
 
 @dataclass
@@ -55,34 +56,26 @@ def report_undeclared(out: Output, project: Any) -> None:
                           "index")
 
 
-def follow_or_detach(out: Output, container: str, detach: bool,
+def follow_or_detach(out: Output, engine: Engine, container: str, detach: bool,
                      stop_timeout: int | None) -> None:
     """Leave a started container running, or show its logs until Ctrl-C, then stop it."""
-    import subprocess
-
-    from dockyard.engine import containers as ctr
-    from dockyard.engine._cmd import docker_client
+    from dockyard.app.running import follow_then_stop
 
     if detach:
         out.note("running in the background; `dockyard stop` stops it")
         return
     out.note("Ctrl-C stops it")
-    try:
-        subprocess.run([docker_client().path, "logs", "-f", container], check=False)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        ctr.stop(container, timeout=stop_timeout)
-        out.note("stopped")
+    follow_then_stop(engine, container, stop_timeout)
+    out.note("stopped")
 
 
-def up_to_date_image(out: Output, project: Project, no_build: bool) -> str:
+def up_to_date_image(out: Output, engine: Engine, project: Project, no_build: bool) -> str:
     """The project's image for run/lab: rebuilt through the cache first unless `no_build`,
     naming only the steps that really ran."""
     from dockyard.app.building import current_image
 
     progress = BuildProgress(out, quiet=True)
-    image, outcome = current_image(project, build=not no_build, on_line=progress)
+    image, outcome = current_image(engine, project, build=not no_build, on_line=progress)
     if outcome is not None:
         seconds = outcome.result.seconds
         out.note(f"image rebuilt ({seconds:.1f}s)" if progress.ran

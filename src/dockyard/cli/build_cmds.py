@@ -10,6 +10,7 @@ from dockyard.cli._main import Context, cli
 
 if TYPE_CHECKING:
     from dockyard.cli._output import Output
+    from dockyard.engine import Engine
 
 
 @cli.command()
@@ -27,15 +28,14 @@ def build(ctx: Context, tag: str, base: str | None, ca_cert: str | None, locked:
     """Build the project's image on the Docker engine (BuildKit)."""
     from dockyard.app.building import build_project
     from dockyard.cli._output import BuildProgress, report_undeclared
-    from dockyard.engine._cmd import ping
 
     out = ctx.output(as_json)
-    ping()
+    engine = ctx.engine()
     project = ctx.project()
     report_undeclared(out, project)
     out.note(f"resolving dependencies and building {tag or project.image} (Python "
              f"{project.spec.python})…")
-    outcome = build_project(project, tag=tag, base=base, ca_cert=ca_cert, locked=locked,
+    outcome = build_project(engine, project, tag=tag, base=base, ca_cert=ca_cert, locked=locked,
                             no_cache=no_cache, refresh=refresh, on_line=BuildProgress(out))
     for note in outcome.notes:
         out.warn(note)
@@ -71,30 +71,29 @@ def base(ctx: Context, python: str, tag: str, mirror: str, if_stale: bool, servi
          ca_cert: str | None, as_json: bool) -> None:
     """Build a Python base image from Debian packages, for machines without a registry."""
     from dockyard.cli.stack_cmds import build_services
-    from dockyard.engine._cmd import ping
     from dockyard.engine.base import base_state, base_tag, supported_suite
 
     out = ctx.output(as_json)
     supported_suite(python)  # an unsupported version fails before any work
-    from dockyard.engine.service_images import parse_services
+    from dockyard.app.service_images import parse_services
 
     wanted = parse_services(services) if services else []  # bad names fail before any work
-    ping()
+    engine = ctx.engine()
     tag = tag or base_tag(python)
-    state = base_state(tag, python)
+    state = base_state(engine, tag, python)
     doc: dict[str, object] = {"image": tag, "state": state}
     if (if_stale or wanted) and state == "fresh":
         out.info(f"{tag} is up to date (built by today's recipe)")
     else:
         if state == "stale":
             out.note(f"{tag} was built by an older recipe: rebuilding it")
-        doc.update(_build_base(ctx, out, python, tag, mirror))
+        doc.update(_build_base(ctx, engine, out, python, tag, mirror))
     if wanted:
         doc["services"] = build_services(ctx, out, wanted, tag, ca_cert)
     out.emit(doc)
 
 
-def _build_base(ctx: Context, out: Output, python: str, tag: str,
+def _build_base(ctx: Context, engine: Engine, out: Output, python: str, tag: str,
                 mirror: str) -> dict[str, object]:
     from dockyard.engine.base import build_base
     from dockyard.engine.images import image_size
@@ -107,8 +106,8 @@ def _build_base(ctx: Context, out: Output, python: str, tag: str,
         if ctx.verbose or line.startswith("I: Base system") or step["n"] % 40 == 0:
             out.note(f"  {line}")
 
-    result = build_base(python, tag, mirror, on_line=progress)
-    size = image_size(result.tag)
+    result = build_base(engine, python, tag, mirror, on_line=progress)
+    size = image_size(engine, result.tag)
     out.info(f"built {result.tag} (Debian {result.suite}, {size / 1e6:.0f} MB) in "
              f"{result.seconds:.0f}s; builds use it when python:{python}-slim cannot be pulled")
     return {"image": result.tag, "state": "built", "suite": result.suite, "size_bytes": size,
@@ -122,15 +121,14 @@ def _build_base(ctx: Context, out: Output, python: str, tag: str,
 def push(ctx: Context, ref: str, as_json: bool) -> None:
     """Tag the project's image as REGISTRY/REPO[:TAG] and push it."""
     from dockyard.app.building import project_image_ready
-    from dockyard.engine._cmd import ping
     from dockyard.engine.images import push as do_push
 
     out = ctx.output(as_json)
-    ping()
+    engine = ctx.engine()
     project = ctx.project()
     target = ref if ":" in ref.rsplit("/", 1)[-1] else f"{ref}:latest"
     out.note(f"pushing the project's image as {target}…")
-    result = do_push(project_image_ready(project), target)
+    result = do_push(engine, project_image_ready(engine, project), target)
     out.emit({"ref": result.ref, "digest": result.digest,
               "pull": f"{result.ref.rsplit(':', 1)[0]}@{result.digest}"})
     out.info(f"pushed {result.ref}\ndigest {result.digest}")

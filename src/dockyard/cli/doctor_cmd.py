@@ -20,7 +20,7 @@ def doctor(ctx: Context, python: str, as_json: bool) -> None:
     from dockyard.app.doctor import run_checks
 
     out = ctx.output(as_json)
-    checks = run_checks(python)
+    checks = run_checks(ctx.engine(check=False), python)
     failed = [c for c in checks if not c.ok and c.severity == "error"]
     out.emit({"ok": not failed, "checks": [asdict(c) for c in checks]})
     for c in checks:

@@ -75,27 +75,12 @@ def _toml(mode: str) -> str:
 @click.pass_obj
 def init(ctx: Context, force: bool, as_json: bool) -> None:
     """Write dockyard.toml from what was detected."""
-    from dockyard import files
-    from dockyard.errors import UserError
-    from dockyard.spec.write import spec_text
+    from dockyard.app.files import write_spec
 
     out = ctx.output(as_json)
-    project = ctx.project()
-    target = project.root / "dockyard.toml"
-    if project.loaded.file.startswith("pyproject.toml"):
-        # dockyard.toml would silently win over [tool.dockyard], dropping what it does not
-        # repeat (services, pipeline, serve, …).
-        raise UserError("this project's spec is in pyproject.toml [tool.dockyard]; a "
-                        "dockyard.toml would take its place",
-                        hint="edit [tool.dockyard] in pyproject.toml, or move that table to "
-                             "dockyard.toml yourself")
-    if target.exists() and not force:
-        raise UserError("dockyard.toml already exists; not overwriting it",
-                        hint="edit it, or pass --force to write a fresh one")
-    files.check_target(project.root, "dockyard.toml")
-    files.write_text(project.root, "dockyard.toml", spec_text(project.spec, project.detection))
+    written = write_spec(ctx.project(), force)
     out.emit({"written": "dockyard.toml"})
-    out.info(f"wrote {target}")
+    out.info(f"wrote {written}")
 
 
 @cli.command()
@@ -124,17 +109,14 @@ def lock(ctx: Context, ca_cert: str | None, as_json: bool) -> None:
 @click.pass_obj
 def generate(ctx: Context, force: bool, as_json: bool) -> None:
     """Write Dockerfile and .dockerignore (and the dependency list they use)."""
+    from dockyard.app.files import generate_files
     from dockyard.cli._output import report_undeclared
-    from dockyard.generate import LOCK_FILE, build_artifacts, write_artifacts
-    from dockyard.lock import lock_state
 
     out = ctx.output(as_json)
     project = ctx.project()
     report_undeclared(out, project)
-    locked = lock_state(project.root, project.spec) == "fresh"
-    artifacts = build_artifacts(project.spec, pinned=LOCK_FILE if locked else "",
-                                credential_files=project.credential_files())
-    changed = write_artifacts(project.root, artifacts, force=force)
-    out.emit({"files": [a.path for a in artifacts], "changed": changed, "locked": locked})
-    for art in artifacts:
-        out.info(f"{'wrote    ' if art.path in changed else 'unchanged'} {art.path}")
+    done = generate_files(project, force)
+    out.emit({"files": [a.path for a in done.artifacts], "changed": list(done.changed),
+              "locked": done.locked})
+    for art in done.artifacts:
+        out.info(f"{'wrote    ' if art.path in done.changed else 'unchanged'} {art.path}")

@@ -30,7 +30,6 @@ def run(click_ctx: click.Context, command: tuple[str, ...], output: str,
     headless (`dockyard run notebooks/a.ipynb -p alpha 0.5 --html`) with its kernel in the
     notebook's folder, as Jupyter does. The project is mounted at /workspace."""
     from dockyard.app.running import run_command
-    from dockyard.engine._cmd import ping
 
     ctx: Context = click_ctx.obj
     if command and command[0].endswith(".ipynb"):
@@ -43,10 +42,10 @@ def run(click_ctx: click.Context, command: tuple[str, ...], output: str,
     if not command:
         raise UserError("nothing to run", hint="dockyard run -- python train.py  "
                                                 "(or: dockyard run notebook.ipynb)")
-    ping()
+    engine = ctx.engine()
     project = ctx.project()
-    image = up_to_date_image(ctx.output(), project, no_build)
-    code = run_command(project, image, command)
+    image = up_to_date_image(ctx.output(), engine, project, no_build)
+    code = run_command(engine, project, image, command)
     if code != 0:
         raise CommandExit(code)
 
@@ -71,16 +70,15 @@ def _notebook_options(click_ctx: click.Context, tail: tuple[str, ...]) -> dict[s
 
 def _run_notebook(ctx: Context, notebook: str, options: dict[str, Any]) -> None:
     from dockyard.app.notebooks import notebook_job, run_notebook
-    from dockyard.engine._cmd import ping
 
     out = ctx.output(options["as_json"])
     project = ctx.project()
     job = notebook_job(project.root, notebook, output=options["output"], html=options["html"],
                        parameters=options["parameters"], timeout=options["timeout"])
-    ping()
-    image = up_to_date_image(out, project, options["no_build"])
+    engine = ctx.engine()
+    image = up_to_date_image(out, engine, project, options["no_build"])
     out.note(f"executing {job.notebook} in the project's image…")
-    result = run_notebook(project, image, job, on_line=out.note)
+    result = run_notebook(engine, project, image, job, on_line=out.note)
     out.emit({"notebook": result.notebook, "output": result.output, "html": result.html,
               "parameters": dict(job.parameters), "exit_code": result.exit_code,
               "error": result.error, "seconds": round(out.elapsed(), 2)})
@@ -104,19 +102,18 @@ def lab(ctx: Context, port: int | None, host: str | None, detach: bool, no_build
         as_json: bool) -> None:
     """Start JupyterLab in the image, behind a fresh token, and print its URL."""
     from dockyard.app.running import start_lab
-    from dockyard.engine._cmd import ping
 
     out = ctx.output(as_json)
-    ping()
+    engine = ctx.engine()
     project = ctx.project()
-    image = up_to_date_image(out, project, no_build)
+    image = up_to_date_image(out, engine, project, no_build)
     out.note("starting JupyterLab in the project's image…")
-    session = start_lab(project, image, port=port, host=host)
+    session = start_lab(engine, project, image, port=port, host=host)
     out.emit({"url": session.url, "token": session.token, "container": session.container,
               "name": session.name, "port": session.port, "host": session.host,
               "seconds_to_ready": round(session.seconds_to_ready, 2)})
     out.info(f"JupyterLab is ready ({session.seconds_to_ready:.1f}s): {session.url}")
-    follow_or_detach(out, session.name, detach, stop_timeout=5)
+    follow_or_detach(out, engine, session.name, detach, stop_timeout=5)
 
 
 @cli.command()
@@ -125,11 +122,10 @@ def lab(ctx: Context, port: int | None, host: str | None, detach: bool, no_build
 def stop(ctx: Context, as_json: bool) -> None:
     """Stop every container this project started."""
     from dockyard.app.running import stop_project
-    from dockyard.engine._cmd import ping
 
     out = ctx.output(as_json)
-    ping()
-    stopped = stop_project(ctx.project())
+    engine = ctx.engine()
+    stopped = stop_project(engine, ctx.project())
     out.emit({"stopped": stopped})
     out.info("\n".join(f"stopped {name}" for name in stopped) or "nothing was running")
 
@@ -142,12 +138,11 @@ def ps(ctx: Context, all_states: bool, as_json: bool) -> None:
     """List dockyard's containers (every project)."""
     from dataclasses import asdict
 
-    from dockyard.engine._cmd import ping
     from dockyard.engine.containers import list_containers
 
     out = ctx.output(as_json)
-    ping()
-    rows = list_containers(all_states=all_states)
+    engine = ctx.engine()
+    rows = list_containers(engine, all_states=all_states)
     out.emit({"containers": [asdict(r) for r in rows]})
     out.info(f"{'NAME':40} {'ROLE':9} {'STATUS':22} PORTS")
     for r in rows:

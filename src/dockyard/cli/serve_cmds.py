@@ -36,28 +36,27 @@ def serve(ctx: Context, model: str | None, predictor: str | None, port: int | No
         trust_note,
     )
     from dockyard.cli._output import BuildProgress
-    from dockyard.engine._cmd import ping
 
     out = ctx.output(as_json)
     project = ctx.project()
     target = choose_target(project, model, predictor)  # a wrong sha256 pin stops here
-    ping()
+    engine = ctx.engine()
     note = trust_note(project, target)
     if note:
         out.note(f"note: {note}")
     if no_build:
-        image, image_id, build_doc = latest_serving_image(project), "", {}
+        image, image_id, build_doc = latest_serving_image(engine, project), "", {}
     else:
         out.note(f"serving image for {target.model or target.predictor}…")
         progress = BuildProgress(out, quiet=True)
-        built = build_serving(project, target, tag=tag, base=base, ca_cert=ca_cert,
+        built = build_serving(engine, project, target, tag=tag, base=base, ca_cert=ca_cert,
                               on_line=progress)
         out.note(f"image {'rebuilt' if progress.ran else 'up to date'} "
                  f"({built.result.seconds:.1f}s)")
         image, image_id = built.result.image, built.result.id
         build_doc = {"size_bytes": built.result.size_bytes,
                      "build_seconds": round(built.result.seconds, 2)}
-    session = start_serving(project, image, port=port, host=host, workers=workers,
+    session = start_serving(engine, project, image, port=port, host=host, workers=workers,
                             image_id=image_id)
     out.emit({"url": session.url, "container": session.container, "name": session.name,
               "image": image, "id": image_id, **build_doc,
@@ -65,7 +64,7 @@ def serve(ctx: Context, model: str | None, predictor: str | None, port: int | No
               "model": target.model, "predictor": target.predictor})
     out.info(f"model server ready ({session.seconds_to_ready:.1f}s): {session.url}  "
              f"(POST /predict, GET /docs, /metrics)")
-    follow_or_detach(out, session.name, detach, stop_timeout=None)
+    follow_or_detach(out, engine, session.name, detach, stop_timeout=None)
 
 
 @cli.command()
@@ -82,8 +81,7 @@ def predict(ctx: Context, data: Path, url: str | None, proba: bool) -> None:
     from dockyard.app.serving import serving_url
 
     if url is None:
-        from dockyard.engine._cmd import ping
 
-        ping()
-        url = serving_url(ctx.project())
+        engine = ctx.engine()
+        url = serving_url(engine, ctx.project())
     print(json.dumps(do_predict(url, data, proba)))

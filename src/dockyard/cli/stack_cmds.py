@@ -39,7 +39,8 @@ def _build_progress(out: Output) -> Any:
 def _load(ctx: Context) -> Any:
     from dockyard.app.stack import load_stack
 
-    return load_stack(ctx.project())
+    # Unchecked: without an engine, images are chosen as if none were here.
+    return load_stack(ctx.engine(check=False), ctx.project())
 
 
 @cli.command("compose")
@@ -53,9 +54,7 @@ def compose_cmd(ctx: Context, force: bool, as_json: bool) -> None:
     --services` when only those are on this machine (DOCKYARD_SERVICE_IMAGES=official|local
     forces one kind; [services.<name>] image = "..." names one).
     """
-    from dockyard.app.stack import write_stack
-    from dockyard.engine import compose as dc
-    from dockyard.errors import EngineError, UserError
+    from dockyard.app.stack import check_compose, write_stack
 
     out = ctx.output(as_json)
     stack = _load(ctx)
@@ -64,17 +63,7 @@ def compose_cmd(ctx: Context, force: bool, as_json: bool) -> None:
     for message, hint in stack.warnings:
         out.warn(message, hint)
     written = write_stack(stack, force=force)
-    try:
-        dc.ensure_available()
-    except (UserError, EngineError) as exc:  # no plugin or no docker: the file is still written
-        checked = f"not checked with docker compose config ({exc.message})"
-    else:
-        rejected = dc.check(stack.compose)
-        if rejected:
-            raise UserError(f"docker compose config rejects the stack: {rejected}",
-                            hint="fix what it names (a line of .env, or dockyard.toml), then "
-                                 "run `dockyard compose` again")
-        checked = "docker compose config: ok"
+    checked = check_compose(ctx.engine(check=False), stack)
     out.emit({"file": "compose.yaml", "project": stack.compose.name,
               "services": [s.name for s in stack.spec.services],
               "steps": [s.name for s in stack.spec.steps], "changed": list(written.changed),
@@ -99,18 +88,16 @@ def compose_cmd(ctx: Context, force: bool, as_json: bool) -> None:
 def up(ctx: Context, detach: bool, no_build: bool, _build: bool, timeout: int,
        as_json: bool) -> None:
     """Start the stack and wait until every service is healthy."""
-    from dockyard.app.stack import endpoints, ensure_ours, start_stack
-    from dockyard.engine import compose as dc
-    from dockyard.engine._cmd import ping
+    from dockyard.app.stack import endpoints, ensure_ours, follow_then_stop, start_stack
 
     out = ctx.output(as_json)
     stack = _load(ctx)  # spec problems first: they need no engine
     ensure_ours(stack)
-    ping()
+    engine = ctx.engine()
     for message, hint in stack.warnings:
         out.warn(message, hint)
     out.note(f"starting stack {stack.compose.name}…")
-    started, skipped = start_stack(stack, no_build=no_build, timeout=timeout,
+    started, skipped = start_stack(engine, stack, no_build=no_build, timeout=timeout,
                                    on_line=_progress(out), on_build_line=_build_progress(out))
     for name in skipped:
         out.warn(f"{name} needs a GPU and this engine has none: not started",
@@ -125,13 +112,8 @@ def up(ctx: Context, detach: bool, no_build: bool, _build: bool, timeout: int,
         out.note("running in the background; `dockyard down` stops it")
         return
     out.note("following the logs; Ctrl-C stops the stack (volumes are kept)")
-    try:
-        dc.follow_logs(stack.compose, [], follow=True, tail="0")
-    except KeyboardInterrupt:
-        pass
-    finally:
-        dc.stop(stack.compose)
-        out.note("stopped")
+    follow_then_stop(engine, stack)
+    out.note("stopped")
 
 
 @cli.command()
@@ -141,14 +123,13 @@ def up(ctx: Context, detach: bool, no_build: bool, _build: bool, timeout: int,
 def down(ctx: Context, volumes: bool, as_json: bool) -> None:
     """Stop and remove the stack's containers and network; volumes stay unless --volumes."""
     from dockyard.app.stack import compose_project, ensure_ours_to_delete, stop_stack
-    from dockyard.engine._cmd import ping
 
     out = ctx.output(as_json)
     compose = compose_project(ctx.project())
     if volumes:
         ensure_ours_to_delete(compose)  # before the engine: a refusal needs none
-    ping()
-    result = stop_stack(compose, volumes=volumes, on_line=_progress(out))
+    engine = ctx.engine()
+    result = stop_stack(engine, compose, volumes=volumes, on_line=_progress(out))
     out.emit({"project": compose.name, "removed_volumes": list(result.removed_volumes),
               "kept_volumes": list(result.kept_volumes)})
     out.info(f"stack {compose.name} is down")
@@ -170,19 +151,19 @@ def logs(ctx: Context, service: str | None, follow: bool, tail: str) -> None:
     """Show the logs of the stack, or of one SERVICE (pipeline steps included)."""
     from dockyard.app.stack import compose_project
     from dockyard.engine import compose as dc
-    from dockyard.engine._cmd import ping
     from dockyard.errors import CommandExit, UserError
 
-    ping()
-    dc.ensure_available()
+    engine = ctx.engine()
+    dc.ensure_available(engine)
     compose = compose_project(ctx.project())
-    known = sorted({s.service for s in dc.states(compose)})
+    known = sorted({s.service for s in dc.states(engine, compose)})
     if service and service not in known:
         raise UserError(f"no container of a service named {service!r} in stack {compose.name}",
                         hint="services with containers: "
                              + (", ".join(known) or "none (start the stack: dockyard up)"))
     try:
-        code = dc.follow_logs(compose, [service] if service else [], follow=follow, tail=tail)
+        code = dc.follow_logs(engine, compose, [service] if service else [], follow=follow,
+                              tail=tail)
     except KeyboardInterrupt:
         code = 0
     if code != 0:
@@ -203,13 +184,12 @@ def stack_ps(ctx: Context, as_json: bool) -> None:
 
     from dockyard.app.stack import compose_project
     from dockyard.engine import compose as dc
-    from dockyard.engine._cmd import ping
 
     out = ctx.output(as_json)
-    ping()
-    dc.ensure_available()
+    engine = ctx.engine()
+    dc.ensure_available(engine)
     compose = compose_project(ctx.project())
-    rows = dc.states(compose)
+    rows = dc.states(engine, compose)
     out.emit({"project": compose.name, "services": [asdict(r) for r in rows]})
     out.info(f"{'SERVICE':16} {'STATE':10} {'HEALTH':10} {'EXIT':5} PORTS")
     for r in rows:
@@ -240,13 +220,12 @@ def pipeline_run(ctx: Context, from_step: str | None, no_build: bool, _build: bo
 
     from dockyard.app.pipeline import run_pipeline, select_steps
     from dockyard.app.stack import ensure_ours
-    from dockyard.engine._cmd import ping
 
     out = ctx.output(as_json)
     stack = _load(ctx)  # spec problems first: they need no engine
     chosen = select_steps(stack, from_step)
     ensure_ours(stack)
-    ping()
+    engine = ctx.engine()
     out.note(f"running {' -> '.join(chosen)} in stack {stack.compose.name}…")
 
     def step_output(line: str) -> None:
@@ -255,7 +234,7 @@ def pipeline_run(ctx: Context, from_step: str | None, no_build: bool, _build: bo
         if ctx.verbose or " | " in line or "exited with code" in line:
             out.note(line)
 
-    runs = run_pipeline(stack, from_step=from_step, no_build=no_build, on_line=step_output,
+    runs = run_pipeline(engine, stack, from_step=from_step, no_build=no_build, on_line=step_output,
                         on_build_line=_build_progress(out))
     out.emit({"project": stack.compose.name, "steps": [asdict(r) for r in runs]})
     for r in runs:
@@ -267,12 +246,14 @@ def build_services(ctx: Context, out: Output, wanted: list[tuple[str, str]], bas
                    ca_cert: str | None) -> list[dict[str, object]]:
     """`dockyard base --services`: local images of stack services, on the air-gapped base."""
     from dockyard.app.context import resolve_ca_cert
-    from dockyard.engine.service_images import MODE_ENV, build_service_image
+    from dockyard.app.service_images import MODE_ENV
+    from dockyard.engine.service_images import build_service_image
 
     built = []
     for name, version in wanted:
         out.note(f"building {name} {version} from Debian/PyPI packages on {base_image}…")
-        result = build_service_image(name, version, base_image, resolve_ca_cert(ca_cert),
+        result = build_service_image(ctx.engine(), name, version, base_image,
+                                     resolve_ca_cert(ca_cert),
                                      on_line=_build_progress(out))
         built.append({"service": name, "image": result.image, "size_bytes": result.size_bytes,
                       "seconds": round(result.seconds, 1)})

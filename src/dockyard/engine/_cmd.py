@@ -9,17 +9,13 @@ client on PATH (or $DOCKYARD_DOCKER) that can.
 from __future__ import annotations
 
 import functools
-import logging
 import os
-import re
 import shutil
-import subprocess
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from dockyard.engine.runner import ProcessRunner, Result, Runner, RunTimeout
 from dockyard.errors import EngineError, EngineUnavailable, UserError
-
-log = logging.getLogger("dockyard.engine")
 
 _NO_DAEMON = ("Cannot connect to the Docker daemon", "Is the docker daemon running",
               "error during connect", "docker.sock: connect: no such file")
@@ -35,7 +31,12 @@ class Client:
 
 @functools.cache
 def docker_client() -> Client:
-    """The docker CLI to use: $DOCKYARD_DOCKER, else the first BuildKit-capable one on PATH."""
+    """The docker CLI to use: $DOCKYARD_DOCKER, else the first BuildKit-capable one on PATH
+    (probed once per process)."""
+    return find_client(ProcessRunner())
+
+
+def find_client(runner: Runner) -> Client:
     forced = os.environ.get("DOCKYARD_DOCKER")
     if forced and not (os.path.isfile(forced) and os.access(forced, os.X_OK)):
         raise EngineUnavailable(f"DOCKYARD_DOCKER={forced!r} is not an executable file",
@@ -46,7 +47,7 @@ def docker_client() -> Client:
         raise EngineUnavailable("no docker client found on PATH",
                                 hint="install Docker (Debian: apt-get install docker.io), "
                                      "then run `dockyard doctor`")
-    clients = [_probe(path) for path in candidates]
+    clients = [_probe(path, runner) for path in candidates]
     for client in clients:
         if client.buildkit:
             return client
@@ -62,92 +63,75 @@ def _candidates() -> list[str]:
     return seen
 
 
-def _probe(path: str) -> Client:
+def _probe(path: str, runner: Runner) -> Client:
     # One call tells the client's version and, when the engine answers, the engine's: `ping`
     # then costs nothing (each docker call is ~0.1 s, and `run` makes several).
     try:
-        out = subprocess.run([path, "version", "--format",
-                              "{{.Client.Version}} {{if .Server}}{{.Server.Version}}{{end}}"],
-                             capture_output=True, text=True, check=False, timeout=20)
+        out = runner.run([path, "version", "--format",
+                          "{{.Client.Version}} {{if .Server}}{{.Server.Version}}{{end}}"],
+                         timeout=20)
     except FileNotFoundError:
         raise EngineUnavailable(f"the docker client {path} does not exist",
                                 hint="point DOCKYARD_DOCKER at a docker binary, or unset it"
                                 ) from None
-    except subprocess.TimeoutExpired:
-        out = subprocess.CompletedProcess([path], 1, "", "")
+    except RunTimeout:
+        out = Result((path,), 1, "", "")
     words = out.stdout.split()
     version = words[0] if words else "0"
     server = words[1] if out.returncode == 0 and len(words) > 1 else ""
     major = int(version.split(".")[0]) if version.split(".")[0].isdigit() else 0
     if major < 23:  # 18.09 to 22.x build with BuildKit natively under DOCKER_BUILDKIT=1
         return Client(path, version, major >= 19, server)
-    buildx = subprocess.run([path, "buildx", "version"], capture_output=True, check=False)
+    buildx = runner.run([path, "buildx", "version"])
     return Client(path, version, buildx.returncode == 0, server)
 
 
-@dataclass(frozen=True)
-class Result:
-    argv: tuple[str, ...]
-    returncode: int
-    stdout: str
-    stderr: str
+class Engine:
+    """The one way dockyard talks to Docker and Compose: every `docker` process goes through
+    its runner. Use cases receive one; tests hand them `dockyard.engine.fake.FakeEngine`."""
 
+    def __init__(self, runner: Runner | None = None, client: Client | None = None) -> None:
+        self.runner: Runner = runner or ProcessRunner()
+        self._client = client
 
-def docker(
-    *args: str,
-    check: bool = True,
-    input_text: str | None = None,
-    on_line: Callable[[str], None] | None = None,
-    timeout: float | None = None,
-    env: dict[str, str] | None = None,
-) -> Result:
-    """Run `docker ARGS`. With `on_line`, stdout+stderr are streamed line by line."""
-    argv = (docker_client().path, *args)
-    log.debug("$ %s", " ".join(shown(argv)))
-    full_env = {**os.environ, "DOCKER_BUILDKIT": "1", **(env or {})}
-    if on_line is not None:
-        return _stream(argv, on_line, full_env, check)
-    try:
-        proc = subprocess.run(argv, input=input_text, capture_output=True, text=True,
-                              check=False, timeout=timeout, env=full_env)
-    except subprocess.TimeoutExpired:
-        raise EngineError(f"docker {args[0]} timed out after {timeout:.0f}s", argv=argv) from None
-    result = Result(argv, proc.returncode, proc.stdout, proc.stderr)
-    if check and proc.returncode != 0:
-        raise engine_error(result)
-    return result
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            self._client = docker_client()
+        return self._client
 
+    def docker(self, *args: str, check: bool = True, input_text: str | None = None,
+               on_line: Callable[[str], None] | None = None, timeout: float | None = None,
+               env: Mapping[str, str] | None = None) -> Result:
+        """Run `docker ARGS` (captured; with `on_line`, streamed line by line)."""
+        argv = (self.client.path, *args)
+        full_env = {**os.environ, "DOCKER_BUILDKIT": "1", **(env or {})}
+        try:
+            result = self.runner.run(argv, env=full_env, input_text=input_text,
+                                     timeout=timeout, on_line=on_line)
+        except RunTimeout:
+            raise EngineError(f"docker {args[0]} timed out after {timeout or 0:.0f}s",
+                              argv=argv) from None
+        if check and result.returncode != 0:
+            raise engine_error(result)
+        return result
 
-_SECRET_NAME = re.compile(r"(TOKEN|KEY|PASSWORD|SECRET|CREDENTIAL)", re.I)
-_URL_CREDENTIALS = re.compile(r"(\w+://)[^/@\s]+@")
+    def foreground(self, *args: str, env: Mapping[str, str] | None = None) -> int:
+        """Run `docker ARGS` on the terminal (a `docker run -it`, a log follow); its exit
+        code."""
+        full_env = {**os.environ, **env} if env else None
+        return self.runner.run((self.client.path, *args), env=full_env,
+                               foreground=True).returncode
 
-
-def shown(argv: Sequence[str]) -> list[str]:
-    """argv as logged: values of secret-looking `NAME=value` arguments and URL credentials
-    masked. (dockyard passes secrets by name; this guards what a caller might still add.)"""
-    masked = []
-    for arg in argv:
-        name, sep, _value = arg.partition("=")
-        if sep and _SECRET_NAME.search(name) and "," not in name and "/" not in name:
-            arg = f"{name}=***"
-        masked.append(_URL_CREDENTIALS.sub(r"\1***@", arg))
-    return masked
-
-
-def _stream(argv: Sequence[str], on_line: Callable[[str], None], env: dict[str, str],
-            check: bool) -> Result:
-    lines: list[str] = []
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          env=env, bufsize=1) as proc:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            on_line(line.rstrip("\n"))
-    output = "".join(lines)
-    result = Result(tuple(argv), proc.returncode, output, output)
-    if check and proc.returncode != 0:
-        raise engine_error(result)
-    return result
+    def ping(self) -> None:
+        """Raise EngineUnavailable unless an engine answers (the client probe may have seen
+        it)."""
+        if self.client.server:
+            return
+        result = self.docker("version", "--format", "{{.Server.Version}}", check=False,
+                             timeout=20)
+        if result.returncode != 0:
+            raise engine_error(result)
 
 
 def engine_error(result: Result) -> EngineError | UserError:
@@ -160,10 +144,4 @@ def engine_error(result: Result) -> EngineError | UserError:
                        returncode=result.returncode, stderr_tail=tail)
 
 
-def ping() -> None:
-    """Raise EngineUnavailable unless an engine answers (the client probe may have seen it)."""
-    if docker_client().server:
-        return
-    result = docker("version", "--format", "{{.Server.Version}}", check=False, timeout=20)
-    if result.returncode != 0:
-        raise engine_error(result)
+__all__ = ["Client", "Engine", "Result", "docker_client", "engine_error", "find_client"]

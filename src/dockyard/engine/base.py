@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
@@ -27,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dockyard import __version__
-from dockyard.engine._cmd import docker_client
+from dockyard.engine._cmd import Engine
 from dockyard.engine.images import image_labels
 from dockyard.errors import EngineError, UserError
 from dockyard.naming import local_image
@@ -112,15 +111,15 @@ class BaseResult:
     seconds: float
 
 
-def base_state(ref: str, python: str) -> str:
+def base_state(engine: Engine, ref: str, python: str) -> str:
     """"missing", "stale" (another recipe, or none, built it) or "fresh"."""
-    labels = image_labels(ref)
+    labels = image_labels(engine, ref)
     if labels is None:
         return "missing"
     return "fresh" if labels.get(LABEL_RECIPE) == recipe_hash(python) else "stale"
 
 
-def build_base(python: str, tag: str = "", mirror: str = MIRROR,
+def build_base(engine: Engine, python: str, tag: str = "", mirror: str = MIRROR,
                on_line: Callable[[str], None] | None = None) -> BaseResult:
     suite = supported_suite(python)
     if shutil.which("debootstrap") is None:
@@ -133,29 +132,30 @@ def build_base(python: str, tag: str = "", mirror: str = MIRROR,
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="dockyard-base-", dir="/var/tmp") as tmp:
         root = Path(tmp) / "root"
-        _debootstrap(suite, python, root, mirror, on_line)
+        _debootstrap(engine, suite, python, root, mirror, on_line)
         _slim(root)
         _link_python(root, python)
-        _import(root, tag, python, suite)
+        _import(engine, root, tag, python, suite)
     return BaseResult(tag, suite, time.monotonic() - started)
 
 
-def _debootstrap(suite: str, python: str, root: Path, mirror: str,
+def _debootstrap(engine: Engine, suite: str, python: str, root: Path, mirror: str,
                  on_line: Callable[[str], None] | None) -> None:
     argv = ["debootstrap", "--variant=minbase", f"--include={','.join(packages(python))}",
             suite, str(root), mirror]
     if not (SCRIPTS / suite).exists():  # an older debootstrap knows the suite as sid's twin
         argv.append(str(SCRIPTS / "sid"))
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True) as proc:
-        assert proc.stdout is not None
-        lines = []
-        for line in proc.stdout:
-            lines.append(line)
-            if on_line:
-                on_line(line.rstrip())
+    lines: list[str] = []
+
+    def keep(line: str) -> None:
+        lines.append(line)
+        if on_line:
+            on_line(line.rstrip())
+
+    # The engine's runner, so a FakeEngine in tests records debootstrap instead of running it.
+    proc = engine.runner.run(argv, on_line=keep)
     if proc.returncode != 0:
-        tail = "".join(lines[-10:])
+        tail = "\n".join(lines[-10:])
         raise EngineError(f"debootstrap {suite} failed (exit {proc.returncode})", argv=argv,
                           returncode=proc.returncode, stderr_tail=tail,
                           hint=f"check that {mirror} is reachable")
@@ -187,17 +187,14 @@ def _link_python(root: Path, python: str) -> None:
         link.symlink_to(f"/usr/bin/python{python}")
 
 
-def _import(root: Path, tag: str, python: str, suite: str) -> None:
+def _import(engine: Engine, root: Path, tag: str, python: str, suite: str) -> None:
     changes = [*image_changes(python, suite),
                f"LABEL {LABEL_RECIPE}={recipe_hash(python)} {LABEL_VERSION}={__version__}"]
-    argv = [docker_client().path, "import"]
+    argv = [engine.client.path, "import"]
     for change in changes:
         argv += ["--change", change]
     argv += ["-", tag]
-    tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
-    imported = subprocess.run(argv, stdin=tar.stdout, capture_output=True, text=True,
-                              check=False)
-    tar.wait()
+    imported = engine.runner.run(argv, stdin_from=["tar", "-C", str(root), "-c", "."])
     if imported.returncode != 0:
         raise EngineError(f"docker import failed: {imported.stderr.strip()[-300:]}", argv=argv,
                           returncode=imported.returncode, stderr_tail=imported.stderr)

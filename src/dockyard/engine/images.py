@@ -11,11 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dockyard.engine._cmd import docker
+from dockyard.engine._cmd import Engine
 from dockyard.errors import BuildFailed, EngineError, ImageNotFound, PushDenied
 
-LABEL_PROJECT = "dev.dockyard.project"
-LABEL_ROLE = "dev.dockyard.role"
+# Images carry the same labels as the workloads (re-exported for the build use cases).
+from dockyard.workload import LABEL_PROJECT as LABEL_PROJECT
+from dockyard.workload import LABEL_ROLE as LABEL_ROLE
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,8 @@ _STEP = re.compile(r"^#(\d+) \[(.+?)\] (.*)$")
 _CACHED = re.compile(r"^#(\d+) CACHED$")
 
 
-def build(req: BuildRequest, on_line: Callable[[str], None] | None = None) -> BuildResult:
+def build(engine: Engine, req: BuildRequest,
+          on_line: Callable[[str], None] | None = None) -> BuildResult:
     """Build on the engine through BuildKit; returns id and size, and which steps were cached."""
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="dockyard-") as tmp:
@@ -69,12 +71,12 @@ def build(req: BuildRequest, on_line: Callable[[str], None] | None = None) -> Bu
         if req.no_cache:
             argv.append("--no-cache")
         argv.append(str(req.context))
-        result = docker(*argv, on_line=on_line or (lambda _line: None), check=False)
+        result = engine.docker(*argv, on_line=on_line or (lambda _line: None), check=False)
         if result.returncode != 0:  # streamed: stdout holds stderr's lines too
             raise _build_error(result.stdout, tuple(argv))
         image_id = iid_file.read_text().strip()
     steps, cached = _parse_steps(result.stdout)
-    return BuildResult(req.tag, image_id, image_size(image_id), time.monotonic() - started,
+    return BuildResult(req.tag, image_id, image_size(engine, image_id), time.monotonic() - started,
                        steps, cached)
 
 
@@ -135,8 +137,8 @@ def log_hint(log_file: Path) -> str:
     return f"the full build log is in {log_file}; fix the cause and rerun"
 
 
-def inspect_image(ref: str) -> dict[str, object]:
-    result = docker("image", "inspect", ref, check=False)
+def inspect_image(engine: Engine, ref: str) -> dict[str, object]:
+    result = engine.docker("image", "inspect", ref, check=False)
     if result.returncode != 0:
         raise ImageNotFound(f"image {ref!r} not found", argv=result.argv,
                             returncode=result.returncode, hint="run `dockyard build` first")
@@ -144,14 +146,15 @@ def inspect_image(ref: str) -> dict[str, object]:
     return data[0]
 
 
-def image_exists(ref: str) -> bool:
-    return docker("image", "inspect", "--format", "{{.Id}}", ref, check=False).returncode == 0
+def image_exists(engine: Engine, ref: str) -> bool:
+    result = engine.docker("image", "inspect", "--format", "{{.Id}}", ref, check=False)
+    return result.returncode == 0
 
 
-def latest_image(*labels: tuple[str, str]) -> str:
+def latest_image(engine: Engine, *labels: tuple[str, str]) -> str:
     """The newest image carrying every label=value, by name if it has one, else by id; or ""."""
     filters = [arg for key, value in labels for arg in ("--filter", f"label={key}={value}")]
-    out = docker("images", *filters, "--format",
+    out = engine.docker("images", *filters, "--format",
                  "{{.Repository}}:{{.Tag}} {{.ID}}").stdout.split("\n")
     if not out or not out[0].strip():
         return ""
@@ -159,19 +162,19 @@ def latest_image(*labels: tuple[str, str]) -> str:
     return image_id if "<none>" in name else name
 
 
-def image_labels(ref: str) -> dict[str, str] | None:
+def image_labels(engine: Engine, ref: str) -> dict[str, str] | None:
     """The image's labels ({} when it has none), or None when the image is not here."""
-    out = docker("image", "inspect", "--format", "{{json .Config.Labels}}", ref, check=False)
+    out = engine.docker("image", "inspect", "--format", "{{json .Config.Labels}}", ref, check=False)
     if out.returncode != 0:
         return None
     labels: dict[str, str] | None = json.loads(out.stdout or "null")
     return labels or {}
 
 
-def image_python(ref: str) -> str:
+def image_python(engine: Engine, ref: str) -> str:
     """The image's Python as "3.X" when its metadata says (the official images' PYTHON_VERSION,
     dockyard's base label), else ""; never runs the image."""
-    out = docker("image", "inspect", "--format", "{{json .Config}}", ref, check=False)
+    out = engine.docker("image", "inspect", "--format", "{{json .Config}}", ref, check=False)
     config = json.loads(out.stdout or "null") if out.returncode == 0 else None
     if not config:
         return ""
@@ -181,13 +184,13 @@ def image_python(ref: str) -> str:
     return ".".join(str(found).split(".")[:2])
 
 
-def image_size(ref: str) -> int:
-    out = docker("image", "inspect", "--format", "{{.Size}}", ref).stdout.strip()
+def image_size(engine: Engine, ref: str) -> int:
+    out = engine.docker("image", "inspect", "--format", "{{.Size}}", ref).stdout.strip()
     return int(out or 0)
 
 
-def try_pull(ref: str) -> bool:
-    return docker("pull", "--quiet", ref, check=False, timeout=600).returncode == 0
+def try_pull(engine: Engine, ref: str) -> bool:
+    return engine.docker("pull", "--quiet", ref, check=False, timeout=600).returncode == 0
 
 
 @dataclass(frozen=True)
@@ -196,9 +199,9 @@ class PushResult:
     digest: str
 
 
-def push(source: str, ref: str) -> PushResult:
-    docker("tag", source, ref)
-    result = docker("push", ref, check=False)
+def push(engine: Engine, source: str, ref: str) -> PushResult:
+    engine.docker("tag", source, ref)
+    result = engine.docker("push", ref, check=False)
     text = result.stdout + result.stderr
     if result.returncode != 0:
         registry = ref.split("/", 1)[0]
@@ -213,16 +216,16 @@ def push(source: str, ref: str) -> PushResult:
                           returncode=result.returncode, stderr_tail=text,
                           hint="check the registry address and that it is running")
     found = re.search(r"digest: (sha256:[0-9a-f]{64})", text)
-    digest = found.group(1) if found else _repo_digest(ref)
+    digest = found.group(1) if found else _repo_digest(engine, ref)
     if not digest:
         raise EngineError(f"pushed {ref}, but the registry reported no digest", argv=result.argv,
                           stderr_tail=text, hint="check the registry's logs")
     return PushResult(ref, digest)
 
 
-def _repo_digest(ref: str) -> str:
+def _repo_digest(engine: Engine, ref: str) -> str:
     """The digest the engine recorded for `ref`'s repository after a push, or ""."""
-    out = docker("image", "inspect", "--format", "{{json .RepoDigests}}", ref, check=False)
+    out = engine.docker("image", "inspect", "--format", "{{json .RepoDigests}}", ref, check=False)
     repo = ref.rsplit(":", 1)[0] if ":" in ref.rsplit("/", 1)[-1] else ref
     digests: list[str] = json.loads(out.stdout or "[]") if out.returncode == 0 else []
     return next((d.split("@", 1)[1] for d in digests if d.startswith(repo + "@")), "")

@@ -7,6 +7,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
+from dockyard.engine._cmd import Engine
 from dockyard.engine.containers import is_running, logs_tail
 from dockyard.errors import NotReadyError
 
@@ -22,17 +23,20 @@ class HttpReady:
     timeout: float = 90.0
     interval: float = 0.25
 
-    def wait(self, container: str = "") -> float:
-        """Poll until the URL answers `expect_status`; returns the seconds it took."""
+    def wait(self, container: str = "", engine: Engine | None = None) -> float:
+        """Poll until the URL answers `expect_status`; returns the seconds it took. With a
+        container (and its engine), give up as soon as it stops, with its last log lines."""
+        watched = container if engine is not None else ""
         started = time.monotonic()
         deadline = started + self.timeout
         while time.monotonic() < deadline:
             if self._answers():
                 return time.monotonic() - started
-            if container and not is_running(container):
+            if engine is not None and watched and not is_running(engine, watched):
                 break
             time.sleep(self.interval)
-        raise NotReadyError(self.url, self.timeout, logs_tail(container) if container else "")
+        tail = logs_tail(engine, watched) if engine is not None and watched else ""
+        raise NotReadyError(self.url, self.timeout, tail)
 
     def _answers(self) -> bool:
         request = urllib.request.Request(self.url, headers=dict(self.headers))

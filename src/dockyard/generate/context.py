@@ -5,12 +5,10 @@ from __future__ import annotations
 import hashlib
 from importlib import resources
 
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-
 from dockyard.generate.artifacts import Artifact, header
 from dockyard.spec import Spec
 from dockyard.spec.checks import redact
+from dockyard.spec.checks import requirement_name as requirement_name  # used by serving
 
 RUNTIME_DIR = ".dockyard/runtime"
 RUNTIME_FILES = ("binder.py", "healthcheck.py", "run_notebook.py")
@@ -69,10 +67,3 @@ def runtime_artifacts() -> list[Artifact]:
     return [*files, Artifact(f"{RUNTIME_DIR}/{LAB_OVERRIDES}",
                              pkg.joinpath(LAB_OVERRIDES).read_text())]
 
-
-def requirement_name(line: str) -> str:
-    """The canonical (PEP 503) name of a requirement line; the line itself if unparsable."""
-    try:
-        return canonicalize_name(Requirement(line).name)
-    except InvalidRequirement:
-        return line

@@ -17,6 +17,7 @@ import jinja2
 from dockyard import __version__
 from dockyard.generate.artifacts import header
 from dockyard.generate.indexes import INDEX_SECRET, indexes_for
+from dockyard.plan.defaults import API_PORT, LAB_PORT, WORKDIR, lab_command, lab_health_url
 from dockyard.spec import Spec
 
 UV_VERSION = "0.13.8"
@@ -24,13 +25,8 @@ REQUIREMENTS_FILE = ".dockyard/requirements.txt"
 LOCK_FILE = "dockyard.lock"
 SERVE_REQUIREMENTS_FILE = ".dockyard/serve-requirements.txt"
 SERVE_RUNTIME_DIR = ".dockyard/serve"
-SERVE_PORT_IN_CONTAINER = 8080
-LAB_PORT_IN_CONTAINER = 8888
-LAB_CMD = ("jupyter", "lab", "--ip=0.0.0.0", f"--port={LAB_PORT_IN_CONTAINER}", "--no-browser",
-           "--ServerApp.root_dir=/workspace")
 # Compilers for sdists; only in the builder stage, so they never reach the image.
 BUILDER_APT = ("build-essential",)
-WORKDIR = "/workspace"
 ENTRYPOINT = ("dumb-init", "--")
 # Binder's start wraps every command the image runs; -I -S: the wrapper needs only the stdlib.
 BINDER_RUNNER = "/opt/dockyard/runtime/binder.py"
@@ -88,17 +84,17 @@ def view_for(spec: Spec, *, pinned: str = "", from_source: bool = False,
         deps_file=pinned or REQUIREMENTS_FILE,
         uv_args=tuple(uv_args),
         uid=spec.uid,
-        port=LAB_PORT_IN_CONTAINER,
+        port=LAB_PORT,
         labels=tuple(f"{key}={shlex.quote(value)}" for key, value in (
             ("org.opencontainers.image.title", spec.name),
             ("org.opencontainers.image.description", f"{spec.name}, built by dockyard"),
             ("dev.dockyard.version", __version__),
             ("dev.dockyard.python", spec.python),
         )),
-        cmd=json.dumps(list(LAB_CMD)),
+        cmd=json.dumps(list(lab_command())),
         gpu=spec.gpu,
         header=header(),
-        role_env=(f"DOCKYARD_HEALTH_URL=http://127.0.0.1:{LAB_PORT_IN_CONTAINER}/api",),
+        role_env=(f"DOCKYARD_HEALTH_URL={lab_health_url()}",),
         serve_runtime=False,
         install_project=spec.install_project,
         index_args=tuple(indexes.uv_args()),
@@ -115,7 +111,7 @@ def _in_image(rel: str) -> str:
 
 def _serve_view(lab: DockerfileView, spec: Spec, role: ServeRole) -> DockerfileView:
     """The serving image: same layers up to the code, the server instead of JupyterLab."""
-    env = [f"DOCKYARD_HEALTH_URL=http://127.0.0.1:{SERVE_PORT_IN_CONTAINER}/health",
+    env = [f"DOCKYARD_HEALTH_URL=http://127.0.0.1:{API_PORT}/health",
            "PYTHONPATH=/opt/dockyard/runtime"]
     if role.model:
         env.append(f"DOCKYARD_MODEL={shlex.quote('/workspace/' + role.model)}")
@@ -123,7 +119,7 @@ def _serve_view(lab: DockerfileView, spec: Spec, role: ServeRole) -> DockerfileV
             env.append(f"DOCKYARD_MODEL_SHA256={spec.serve.sha256}")
     if role.predictor:
         env.append(f"DOCKYARD_PREDICTOR={shlex.quote(role.predictor)}")
-    return replace(lab, deps_file=role.deps_file, port=SERVE_PORT_IN_CONTAINER,
+    return replace(lab, deps_file=role.deps_file, port=API_PORT,
                    cmd=json.dumps(["python", "-m", "dockyard_serve"]), role_env=tuple(env),
                    serve_runtime=True)
 

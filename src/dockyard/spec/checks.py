@@ -177,3 +177,15 @@ PackageName = Annotated[str, _pydantic(package_name, "spec_package")]
 CUSTOM_TYPES = frozenset({"spec_path", "spec_folder", "spec_url", "spec_image", "spec_host",
                           "spec_predictor", "spec_env_name", "spec_text", "spec_requirement",
                           "spec_package", "spec_choice"})
+
+
+def requirement_name(line: str) -> str:
+    """The canonical (PEP 503) name of a requirement line; the line itself if unparsable.
+    The one parse of a requirement's name (`pyspark~=3.5.1` and `PySpark[sql]` are `pyspark`)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    try:
+        return canonicalize_name(Requirement(line).name)
+    except InvalidRequirement:
+        return line

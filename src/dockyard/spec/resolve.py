@@ -220,15 +220,9 @@ def _requirements(loaded: LoadedSpec, det: Detection, prov: dict[str, str], src:
         if mode == "all" or (mode == "known" and is_known(imp.module)):
             lines.setdefault(canonicalize_name(imp.distribution), imp.distribution)
     for extra in deps.extra:
-        name = canonicalize_name(_name_of(extra))
+        name = checks.requirement_name(extra)
         lines[name] = extra
     return tuple(line for name, line in sorted(lines.items()) if name not in exclude)
-
-
-def _name_of(requirement: str) -> str:
-    from packaging.requirements import Requirement
-
-    return Requirement(requirement).name
 
 
 def _serve(loaded: LoadedSpec, det: Detection) -> ServeSpec:

@@ -59,7 +59,7 @@ class _Section(BaseModel):
 
 
 class ServiceSection(_Section):
-    """One service. Which settings apply depends on the kind (see dockyard.stack.catalog)."""
+    """One service. Which settings apply depends on the kind (see dockyard.spec.catalog)."""
 
     kind: str | None = None
     image: ImageRef | None = None

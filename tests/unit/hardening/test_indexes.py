@@ -12,6 +12,7 @@ import pytest
 
 from dockyard import lock as lock_module
 from dockyard.app.context import Project, load_project
+from dockyard.engine.runner import Result
 from dockyard.generate import build_artifacts, indexes_for, render_dockerfile, view_for
 
 TOKEN = "s3cr3t-T0KEN-4f9a"
@@ -30,12 +31,13 @@ def lock_call(project: Project, monkeypatch: pytest.MonkeyPatch) -> tuple[list[s
                                                                          dict[str, str]]:
     seen: dict[str, object] = {}
 
-    def fake_run(argv: list[str], **kwargs: object) -> object:
-        seen["argv"], seen["env"] = argv, kwargs["env"]
-        Path(argv[argv.index("-o") + 1]).write_text("six==1.16.0 \\\n    --hash=sha256:x\n")
-        return type("Proc", (), {"returncode": 0, "stderr": ""})()
+    class Recorder:  # the process runner, recording uv's argv and environment
+        def run(self, argv: list[str], **kwargs: object) -> Result:
+            seen["argv"], seen["env"] = argv, kwargs["env"]
+            Path(argv[argv.index("-o") + 1]).write_text("six==1.16.0 \\\n    --hash=sha256:x\n")
+            return Result(tuple(argv), 0, "", "")
 
-    monkeypatch.setattr(lock_module.subprocess, "run", fake_run)
+    monkeypatch.setattr(lock_module, "ProcessRunner", Recorder)
     lock_module.lock(project.root, project.spec, None)
     return seen["argv"], seen["env"]  # type: ignore[return-value]
 

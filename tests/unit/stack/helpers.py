@@ -6,13 +6,13 @@ from dataclasses import replace
 from pathlib import Path
 
 from dockyard.app.context import Project, load_project
-from dockyard.engine.service_images import choose_image
+from dockyard.app.service_images import choose_image
 from dockyard.generate.compose import compose_document
+from dockyard.plan.stack import ProjectContext
+from dockyard.render.compose import Doc
+from dockyard.spec.catalog import CATALOG
+from dockyard.spec.resolve_stack import resolve_stack
 from dockyard.spec.stack import StackSpec
-from dockyard.stack.catalog import CATALOG
-from dockyard.stack.parts import Doc
-from dockyard.stack.resolve import resolve_stack
-from dockyard.stack.roles import ProjectContext
 
 
 def write_project(root: Path, toml: str, files: dict[str, str] | None = None) -> Path:

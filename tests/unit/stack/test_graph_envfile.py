@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from dockyard.stack.envfile import covers_env, merged_env, parse_env, with_env_ignored
-from dockyard.stack.graph import downstream, find_cycle, graph_problems, leaves, topological
+from dockyard.app.envfile import covers_env, merged_env, parse_env, with_env_ignored
+from dockyard.spec.graph import downstream, find_cycle, graph_problems, leaves, topological
 
 AFTER = {"etl": (), "validate": ("etl",), "train": ("validate",), "report": ("validate",),
          "publish": ("train", "report")}

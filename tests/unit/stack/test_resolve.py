@@ -8,8 +8,8 @@ import pytest
 
 from dockyard.app.context import load_project
 from dockyard.errors import SpecError
+from dockyard.spec.resolve_stack import resolve_stack
 from dockyard.spec.stack import StackSpec
-from dockyard.stack.resolve import resolve_stack
 from tests.unit.stack.helpers import write_project
 
 

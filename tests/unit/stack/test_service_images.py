@@ -11,14 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.engine.service_images import (
-    VERSION_ARGS,
-    _copy_context,
-    choose_image,
-    parse_services,
-)
+from dockyard.app.service_images import choose_image, parse_services
+from dockyard.engine.service_images import VERSION_ARGS, _copy_context
 from dockyard.errors import UserError
-from dockyard.stack.catalog import CATALOG, LOCAL_BUILDS
+from dockyard.spec.catalog import CATALOG, LOCAL_BUILDS
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from dockyard.project import ProjectView
-from dockyard.stack.catalog import FRAMEWORKS
+from dockyard.spec.catalog import FRAMEWORKS
 
 _PREFERRED = ("app.py", "streamlit_app.py", "dashboard.py", "dash_app.py", "main.py")
 _IMPORT = re.compile(r"^\s*(?:import|from)\s+(streamlit|dash|panel|gradio)\b", re.MULTILINE)

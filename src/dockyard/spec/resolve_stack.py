@@ -10,7 +10,11 @@ from __future__ import annotations
 import re
 
 from dockyard.errors import SpecError
+from dockyard.plan.defaults import API_PORT
 from dockyard.project import ProjectView
+from dockyard.spec.catalog import CATALOG, FRAMEWORKS, KINDS, Kind
+from dockyard.spec.dashboard import find_apps, framework_of
+from dockyard.spec.graph import graph_problems, topological
 from dockyard.spec.model import UserSpec
 from dockyard.spec.resolve import Spec
 from dockyard.spec.stack import (
@@ -25,14 +29,10 @@ from dockyard.spec.stack import (
     compose_project_name,
     split_command,
 )
-from dockyard.stack.catalog import CATALOG, FRAMEWORKS, KINDS, Kind
-from dockyard.stack.dashboard import find_apps, framework_of
-from dockyard.stack.graph import graph_problems, topological
 
 MINIO_CONSOLE_PORT = 9001
 # Secrets the project's containers read from .env (mode 0600), never from the spec.
 ENV_FILE_SECRETS = frozenset({"DOCKYARD_API_KEY", "JUPYTER_TOKEN"})
-API_PORT_IN_CONTAINER = 8080
 
 
 class _Problems(list[str]):
@@ -130,7 +130,7 @@ def _project_role(name: str, kind: Kind, section: ServiceSection, spec: Spec,
     if kind.name == "lab":
         default_port, host = spec.lab_port, spec.lab_host
     elif kind.name == "api":
-        target = API_PORT_IN_CONTAINER
+        target = API_PORT
         default_port = spec.serve.port
         extra = _api_target(key, section, spec, problems)
     else:

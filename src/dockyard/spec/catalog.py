@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dockyard.plan.defaults import API_PORT, LAB_PORT
+
 # Settings every service has; each kind adds its own (checked when the spec is resolved).
 COMMON_SETTINGS = ("kind", "image", "version", "port", "publish", "host", "cpus", "memory", "env")
 
@@ -73,9 +75,9 @@ CATALOG: dict[str, Kind] = {k.name: k for k in (
          version="3.5.7", container_port=8080, host_port=8090, published=True,
          memory="1g", settings=("workers", "worker_cores", "worker_memory")),
     Kind("lab", "project", "JupyterLab in the project's image",
-         container_port=8888, host_port=8888, published=True, settings=("gpu", "command")),
+         container_port=LAB_PORT, host_port=LAB_PORT, published=True, settings=("gpu", "command")),
     Kind("api", "project", "the project's model server (python -m dockyard_serve)",
-         container_port=8080, host_port=8080, published=True,
+         container_port=API_PORT, host_port=API_PORT, published=True,
          settings=("gpu", "model", "predictor", "workers")),
     Kind("dashboard", "project", "a Streamlit, Dash, Panel or Gradio app of the project",
          published=True, settings=("gpu", "app", "framework", "command")),

@@ -1,0 +1,332 @@
+"""Every renderer keeps what a Workload says: the same image, command, environment, secrets by
+name, mounts, ports, resources, probe, user and hardening, read back from what it rendered.
+
+Each renderer has a reader here that parses its output back into a `Seen` value; a field a
+renderer drops (or garbles) makes the comparison fail. A field of `Workload` that no reader
+compares and that is not declared out of a renderer's reach fails `test_every_field_is_checked`,
+so a new field cannot be added without its renderers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dockyard.app.context import load_project
+from dockyard.plan.stack import stack_workloads
+from dockyard.render import compose, docker_run
+from dockyard.workload import (
+    LABEL_PROJECT,
+    LABEL_ROLE,
+    Dependency,
+    EnvVar,
+    Mount,
+    Port,
+    Probe,
+    Resources,
+    SecretFile,
+    SecretRef,
+    User,
+    Workload,
+    env,
+    secret_env,
+)
+from tests.unit.stack.helpers import context_of, fixed_key, stack_of
+
+GOLDEN = Path(__file__).resolve().parents[2] / "golden"
+
+# What each field is compared as; `Seen` holds one value per entry.
+COMPARED = ("name", "role", "project", "image", "command", "workdir", "env", "mounts", "ports",
+            "resources", "probe", "user", "read_only", "drop_caps", "no_new_privileges",
+            "restart", "stop_timeout")
+# Fields a target cannot express, with the reason; the renderer refuses them (docker run) or
+# the field means nothing there.
+NOT_IN = {
+    "docker_run": {"depends_on": "one container: nothing to wait for",
+                   "profiles": "one container, started because it was asked for",
+                   "replicas": "one container", "secret_files": "no file secrets outside swarm",
+                   "retries": "the caller reruns a failed `docker run`",
+                   "local_image": "docker run never pulls an image it has; dockyard checks "
+                                  "the image exists before running"},
+    "compose": {"remove": "Compose keeps a service's container until `down`"},
+}
+ONLY_IN_COMPOSE = ("depends_on", "profiles", "replicas", "secret_files", "retries",
+                   "local_image")
+
+
+@dataclass(frozen=True)
+class Seen:
+    values: dict[str, Any]
+
+
+def expected(w: Workload, fields: tuple[str, ...]) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "name": w.name, "role": w.role, "project": w.project, "image": w.image,
+        "command": w.command, "workdir": w.workdir,
+        "env": tuple((v.name, v.text, tuple(s.name for s in v.secrets)) for v in w.env),
+        "mounts": tuple((m.kind, m.target, m.read_only) for m in w.mounts),
+        "ports": tuple((p.host_ip, p.host_port, p.container_port) for p in w.ports),
+        "resources": w.resources, "probe": w.probe,
+        "user": w.user, "read_only": w.read_only, "drop_caps": w.drop_caps,
+        "no_new_privileges": w.no_new_privileges, "restart": w.restart,
+        "stop_timeout": w.stop_timeout, "remove": w.remove,
+        "depends_on": w.depends_on, "profiles": w.profiles, "replicas": w.replicas,
+        "secret_files": w.secret_files, "retries": w.retries, "local_image": w.local_image,
+    }
+    return {key: view[key] for key in fields}
+
+
+# ---- docker run, read back ----
+
+def read_docker_run(argv: list[str], w: Workload) -> dict[str, Any]:
+    seen: dict[str, Any] = {"command": (), "workdir": "", "env": [], "mounts": [], "ports": [],
+                            "user": None, "read_only": False, "drop_caps": [], "restart": "",
+                            "no_new_privileges": False, "stop_timeout": 0, "name": "",
+                            "remove": False, "labels": {}, "cpus": None, "memory": "",
+                            "gpus": 0, "health": {}}
+    args = argv[1:]
+    i = 0
+    while i < len(args):
+        flag = args[i]
+        if not flag.startswith("-"):
+            seen["image"], seen["command"] = flag, tuple(args[i + 1:])
+            break
+        if flag in ("--rm", "-d", "-i", "-t", "--read-only"):
+            seen["remove"] |= flag == "--rm"
+            seen["read_only"] |= flag == "--read-only"
+            i += 1
+            continue
+        value = args[i + 1]
+        i += 2
+        if flag == "--label":
+            key, _, val = value.partition("=")
+            seen["labels"][key] = val
+        elif flag == "--security-opt":
+            seen["no_new_privileges"] = value == "no-new-privileges"
+        elif flag == "--cap-drop":
+            seen["drop_caps"].append(value)
+        elif flag == "--mount":
+            fields = next(iter(__import__("csv").reader([value])))
+            kv = dict(f.partition("=")[::2] for f in fields)
+            seen["mounts"].append(("bind", kv["target"], "readonly" in fields))
+        elif flag == "-p":
+            host, hport, cport = value.rsplit(":", 2)
+            seen["ports"].append((host, int(hport), int(cport)))
+        elif flag == "-e":
+            name, sep, text = value.partition("=")
+            secrets = tuple(s.name for v in w.env if v.name == name for s in v.secrets)
+            if not sep:  # a secret: its value is made in the client's environment
+                text = docker_run.child_env(w, dict.fromkeys(w.secrets, ""))[name]
+            seen["env"].append((name, text, () if sep else secrets))
+        elif flag == "--user":
+            uid, gid = value.split(":")
+            seen["user"] = User(int(uid), int(gid))
+        elif flag.startswith("--health-"):
+            seen["health"][flag.removeprefix("--health-")] = value
+        else:
+            key = {"--name": "name", "-w": "workdir", "--restart": "restart",
+                   "--stop-timeout": "stop_timeout", "--cpus": "cpus", "--memory": "memory",
+                   "--gpus": "gpus", "--tmpfs": "tmpfs"}[flag]
+            seen[key] = value
+    return _normalise_docker(seen, w)
+
+
+def _normalise_docker(seen: dict[str, Any], w: Workload) -> dict[str, Any]:
+    labels = seen.pop("labels")
+    seen["project"], seen["role"] = labels[LABEL_PROJECT], labels[LABEL_ROLE]
+    seen["stop_timeout"] = int(seen["stop_timeout"])
+    cpus, gpus = seen.pop("cpus"), seen.pop("gpus")
+    seen["resources"] = Resources(float(cpus) if cpus else None, seen.pop("memory"),
+                                  -1 if gpus == "all" else int(gpus))
+    seen.pop("tmpfs", None)
+    health = seen.pop("health")
+    seen["probe"] = _probe_from_test(health, shell=True) if health else None
+    for key in ("env", "mounts", "ports", "drop_caps"):
+        seen[key] = tuple(seen[key])
+    return seen
+
+
+def _probe_from_test(h: dict[str, str], shell: bool) -> Probe:
+    test = h["cmd"]
+    timing = {"interval": h["interval"], "timeout": h["timeout"], "retries": int(h["retries"]),
+              "start_period": h["start-period"]}
+    words = shlex.split(test)
+    if words[:2] == ["python3", "-c"] and "urlopen(" in words[2]:
+        url = re.search(r"urlopen\('([^']*)'", words[2])
+        assert url
+        return Probe(http=url.group(1), **timing)
+    if any(c in test for c in "|$&;"):
+        return Probe(shell=test, **timing)
+    return Probe(command=tuple(words), **timing)
+
+
+# ---- Compose, read back ----
+
+def unescape(text: str) -> str:
+    return text.replace("$$", "$")
+
+
+def read_compose(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    envs = []
+    for key, value in doc.get("environment", {}).items():
+        secrets = tuple(re.findall(r"\$\{([A-Z_]+):[?-]", value))
+        text = re.sub(r"\$\{[A-Z_]+:[?-][^}]*\}", "", value)
+        envs.append((key, unescape(text), secrets))
+    command = tuple(unescape(a) for a in doc.get("command", []))
+    retries = 0
+    if command[:2] == ("sh", "-c") and "retry" in command[2]:
+        found = re.search(r"-gt (\d+)", command[2])
+        assert found
+        retries, command = int(found.group(1)), command[4:]
+    user = None
+    if "user" in doc:
+        found = re.fullmatch(r"(\$\{[^}]*\}|\d+):(\$\{[^}]*\}|\d+)", doc["user"])
+        assert found
+        uid, gid = found.groups()
+        user = User(None if uid.startswith("$") else int(uid),
+                    None if gid.startswith("$") else int(gid))
+    limits = doc.get("deploy", {}).get("resources", {}).get("limits", {})
+    devices = doc.get("deploy", {}).get("resources", {}).get("reservations", {}).get(
+        "devices", [])
+    gpus = 0 if not devices else (-1 if devices[0]["count"] == "all" else devices[0]["count"])
+    return {
+        "name": name, "project": doc["labels"][LABEL_PROJECT], "role": doc["labels"][LABEL_ROLE],
+        "image": doc["image"], "command": command, "retries": retries,
+        "workdir": doc.get("working_dir", ""), "env": tuple(envs),
+        "mounts": tuple(("bind" if m["type"] == "bind" else
+                         "data" if m["source"].startswith("data") else "volume", m["target"],
+                         m.get("read_only", False)) for m in doc.get("volumes", [])),
+        "ports": tuple((h, int(p), int(c)) for h, p, c in
+                       (s.rsplit(":", 2) for s in doc.get("ports", []))),
+        "resources": Resources(float(limits["cpus"]) if "cpus" in limits else None,
+                               limits.get("memory", ""), gpus),
+        "probe": _compose_probe(doc["healthcheck"]) if "healthcheck" in doc else None,
+        "user": user, "read_only": doc.get("read_only", False),
+        "drop_caps": tuple(doc.get("cap_drop", ())),
+        "no_new_privileges": "no-new-privileges:true" in doc.get("security_opt", []),
+        "restart": doc.get("restart", ""),
+        "stop_timeout": int(doc.get("stop_grace_period", "0s").rstrip("s")),
+        "depends_on": tuple(Dependency(k, "healthy" if v["condition"] == "service_healthy"
+                                       else "completed")
+                            for k, v in doc.get("depends_on", {}).items()),
+        "profiles": tuple(doc.get("profiles", ())),
+        "replicas": doc.get("deploy", {}).get("replicas", 1),
+        "secret_files": tuple(doc.get("secrets", ())),
+        "local_image": doc.get("pull_policy") == "never",
+    }
+
+
+def _compose_probe(h: dict[str, Any]) -> Probe:
+    timing = {"interval": h["interval"], "timeout": h["timeout"], "retries": h["retries"],
+              "start_period": h["start_period"]}
+    test = h["test"]
+    if test[0] == "CMD-SHELL":
+        return Probe(shell=unescape(test[1]), **timing)
+    if test[1:3] == ["python3", "-c"] and "urlopen(" in test[3]:
+        url = re.search(r"urlopen\('([^']*)'", test[3])
+        assert url
+        return Probe(http=url.group(1), **timing)
+    return Probe(command=tuple(unescape(a) for a in test[1:]), **timing)
+
+
+# ---- the workloads ----
+
+def stack_case(case: str) -> tuple[Workload, ...]:
+    project = fixed_key(load_project(GOLDEN / case / "input"), f"{case}-00000000")
+    return stack_workloads(stack_of(project), context_of(project))
+
+
+FULL = Workload(
+    name="everything", role="api", project="p-1", image="img:1",
+    command=("python", "-c", "print('$HOME')"), workdir="/workspace",
+    env=(env("PLAIN", "a $b"), secret_env("TOKEN"),
+         EnvVar("URL", ("postgres://u:", SecretRef("PW"), "@db/x"))),
+    mounts=(Mount("/home/me/p", "/workspace", read_only=True), Mount("/d", "/data")),
+    ports=(Port(8080, 80), Port(9090, 90, "0.0.0.0")),
+    resources=Resources(1.5, "2g", -1),
+    probe=Probe(http="http://127.0.0.1:80/ready", interval="3s", retries=4),
+    user=User(1000, 1000), read_only=True, drop_caps=("ALL",), restart="unless-stopped",
+    stop_timeout=35,
+)
+FULL_COMPOSE = dataclasses.replace(
+    FULL, user=User(), mounts=(*FULL.mounts, Mount("db-data", "/db", kind="volume"),
+                               Mount("data", "/workspace/data", kind="data")),
+    depends_on=(Dependency("db"), Dependency("prep", "completed")), profiles=("gpu",),
+    replicas=2, secret_files=(SecretFile("pw", SecretRef("PW")),), retries=2, local_image=True)
+
+
+def docker_workloads() -> list[Workload]:
+    from dockyard.plan import project as plan
+
+    root, key = "/home/me/proj", "proj-1234"
+    user = User(1000, 1000)
+    return [FULL,
+            plan.run_workload(root, key, user, "img", ("python", "train.py")),
+            plan.lab_workload(root, key, user, "img", port=8888, host="127.0.0.1"),
+            plan.serve_workload(key, "img-serve", port=8080, host="127.0.0.1",
+                                env=(("DOCKYARD_WORKERS", "2"),), api_key=True)]
+
+
+@pytest.mark.parametrize("w", docker_workloads(), ids=lambda w: w.role)
+def test_docker_run_keeps_the_workload(w: Workload) -> None:
+    argv = docker_run.run_argv(w, detach=True)
+    assert read_docker_run(argv, w) == expected(w, (*COMPARED, "remove"))
+
+
+@pytest.mark.parametrize("w", [FULL_COMPOSE, *stack_case("stack-full"),
+                               *stack_case("stack-minimal")], ids=lambda w: w.name)
+def test_compose_keeps_the_workload(w: Workload) -> None:
+    seen = read_compose(compose.service(w), w.name)
+    want = expected(w, (*COMPARED, *ONLY_IN_COMPOSE))
+    want["secret_files"] = tuple(f.name for f in w.secret_files)
+    assert seen == want
+
+
+def test_compose_declares_the_volumes_and_secrets_services_use() -> None:
+    doc = compose.document("p", "p-1", (FULL_COMPOSE,))
+    assert set(doc["volumes"]) == {"db-data", "data"}
+    assert doc["secrets"] == {"pw": {"environment": "PW"}}
+
+
+@pytest.mark.parametrize("w", docker_workloads(), ids=lambda w: w.role)
+def test_both_renderers_agree_on_what_both_can_say(w: Workload) -> None:
+    from_docker = read_docker_run(docker_run.run_argv(w, detach=True), w)
+    from_compose = read_compose(compose.service(w), w.name)
+    for key in COMPARED:
+        assert from_docker[key] == from_compose[key], key
+
+
+def test_every_field_is_checked() -> None:
+    fields = {f.name for f in dataclasses.fields(Workload)}
+    for renderer, out_of_reach in NOT_IN.items():
+        checked = set(COMPARED) | set(out_of_reach)
+        checked |= {"remove"} if renderer == "docker_run" else set(ONLY_IN_COMPOSE)
+        assert fields <= checked, f"{renderer}: nobody checks {sorted(fields - checked)}"
+
+
+@pytest.mark.parametrize("field", ["depends_on", "profiles", "secret_files", "replicas"])
+def test_docker_run_refuses_what_it_cannot_say(field: str) -> None:
+    value = {"depends_on": (Dependency("db"),), "profiles": ("gpu",),
+             "secret_files": (SecretFile("pw", SecretRef("PW")),), "replicas": 2}[field]
+    with pytest.raises(docker_run.NotRenderable, match=field):
+        docker_run.run_argv(dataclasses.replace(FULL, **{field: value}), detach=True)
+
+
+def test_a_dropped_field_is_noticed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check itself works: a compose renderer that forgets the ports fails it."""
+    real = compose.service
+
+    def forgetful(w: Workload) -> dict[str, Any]:
+        doc = real(w)
+        doc.pop("ports", None)
+        return doc
+
+    monkeypatch.setattr(compose, "service", forgetful)
+    with pytest.raises(AssertionError):
+        test_compose_keeps_the_workload(FULL_COMPOSE)
