@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from dockyard import files
 from dockyard.app import envfile
-from dockyard.app.building import build_project, project_image_ready
+from dockyard.app.building import current_image
 from dockyard.app.context import Project
 from dockyard.app.running import port_free
 from dockyard.app.service_images import (
@@ -199,10 +199,9 @@ def ensure_project_image(engine: Engine, project: Project, *, no_build: bool = F
                          on_line: Lines = None) -> str:
     """The project's image under the name compose.yaml uses: brought up to date through the
     build cache, or with `no_build` this folder's newest image (found by label) as it is."""
-    if no_build:
-        engine.docker("tag", project_image_ready(engine, project), project.image)
-        return project.image
-    build_project(engine, project, on_line=on_line)
+    image, _ = current_image(engine, project, build=not no_build, on_line=on_line)
+    if no_build:  # a build tags project.image itself; the newest image may carry another name
+        engine.docker("tag", image, project.image)
     return project.image
 
 

@@ -77,9 +77,7 @@ def up_to_date_image(out: Output, engine: Engine, project: Project, no_build: bo
     progress = BuildProgress(out, quiet=True)
     image, outcome = current_image(engine, project, build=not no_build, on_line=progress)
     if outcome is not None:
-        seconds = outcome.result.seconds
-        out.note(f"image rebuilt ({seconds:.1f}s)" if progress.ran
-                 else f"image up to date ({seconds:.1f}s)")
+        progress.report(outcome.result.seconds)
     return image
 
 
@@ -122,6 +120,10 @@ class BuildProgress:
         elif step in self.held and _WORK.match(line.split(" ", 2)[1] if " " in line else ""):
             self.ran += 1
             self.out.note(self.held.pop(step))
+
+    def report(self, seconds: float) -> None:
+        """One line after a quiet build: whether anything ran, and how long it took."""
+        self.out.note(f"image {'rebuilt' if self.ran else 'up to date'} ({seconds:.1f}s)")
 
 
 _HEADER = re.compile(r"^#(\d+) \[(.+?)\] (.*)$")

@@ -51,8 +51,7 @@ def serve(ctx: Context, model: str | None, predictor: str | None, port: int | No
         progress = BuildProgress(out, quiet=True)
         built = build_serving(engine, project, target, tag=tag, base=base, ca_cert=ca_cert,
                               on_line=progress)
-        out.note(f"image {'rebuilt' if progress.ran else 'up to date'} "
-                 f"({built.result.seconds:.1f}s)")
+        progress.report(built.result.seconds)
         image, image_id = built.result.image, built.result.id
         build_doc = {"size_bytes": built.result.size_bytes,
                      "build_seconds": round(built.result.seconds, 2)}
