@@ -13,6 +13,25 @@ if [[ -f $serve_reqs ]] && ! sha256sum --status -c "$stamp" 2>/dev/null; then
   .venv/bin/pip install -q -r "$serve_reqs"
   sha256sum "$serve_reqs" > "$stamp"
 fi
+# Tools whose dependencies clash with ours live in venvs of their own under .tools/, each
+# reinstalled when its requirement line changes: checkov (policy checks of rendered Kubernetes
+# YAML) and Apache Airflow with its Docker and Kubernetes providers (the generated DAGs run on it).
+tool_venv() {
+  local name=$1; shift
+  local dir=.tools/$name want="$*"
+  if [[ ! -x $dir/bin/python || "$(cat "$dir/.requirements" 2>/dev/null)" != "$want" ]]; then
+    echo "[test] installing $name into $dir" >&2
+    rm -rf "$dir"
+    python3 -m venv "$dir"
+    "$dir/bin/pip" install -q --upgrade pip >/dev/null
+    "$dir/bin/pip" install -q "$@"
+    printf '%s' "$want" > "$dir/.requirements"
+  fi
+}
+tool_venv checkov "checkov>=3.2"
+tool_venv airflow "apache-airflow>=3.0,<4" "apache-airflow-providers-docker>=4" "apache-airflow-providers-cncf-kubernetes>=10"
+export DOCKYARD_CHECKOV=$here/.tools/checkov/bin/checkov
+export DOCKYARD_AIRFLOW_PYTHON=$here/.tools/airflow/bin/python
 .venv/bin/ruff check src tests bench
 .venv/bin/mypy
 exec .venv/bin/pytest -q "$@"
