@@ -29,10 +29,16 @@ from dockyard.generate.artifacts import (
     write_artifacts,
 )
 from dockyard.naming import LOCAL_PREFIX
-from dockyard.plan.cluster import ClusterPlan, cluster_config, cluster_workloads, object_name
+from dockyard.plan.cluster import (
+    ClusterPlan,
+    claim_name,
+    cluster_config,
+    cluster_workloads,
+    object_name,
+)
 from dockyard.plan.stack import ProjectContext
 from dockyard.render import kubernetes as k8s
-from dockyard.render.k8s_pod import Doc, Target
+from dockyard.render.k8s_pod import WAIT_CONTAINER, Doc, Target
 from dockyard.spec.catalog import CATALOG
 from dockyard.spec.deploy import DNS_LABEL, DeploySpec
 from dockyard.spec.resolve_stack import resolve_stack
@@ -88,13 +94,18 @@ def cluster_stack(project: Project) -> StackSpec:
     return replace(spec, services=services)
 
 
-def check_names(stack: StackSpec, deploy: DeploySpec, file: str) -> None:
+def check_names(stack: StackSpec, deploy: DeploySpec, data_dirs: tuple[str, ...],
+                file: str) -> None:
     """Every object name a valid DNS-1123 label with room for Kubernetes' suffixes."""
     problems = []
-    named = [(f"services.{s.name}", s.name) for s in stack.services]
-    named += [("pipeline", "pipeline")] if stack.steps else []
-    for key, short in named:
-        name = object_name(deploy.name, short)
+    named = [(f"services.{s.name}", object_name(deploy.name, s.name)) for s in stack.services]
+    named += [("pipeline", object_name(deploy.name, "pipeline"))] if stack.steps else []
+    named += [("data.dirs", claim_name(deploy.name, d)) for d in data_dirs]
+    for step in stack.steps:  # container names in the pipeline's pod
+        if not DNS_LABEL.match(step.name) or step.name == WAIT_CONTAINER:
+            problems.append(f'pipeline.steps.{step.name}: "{step.name}" cannot name a container '
+                            "(a DNS-1123 label other than wait-for-services)")
+    for key, name in named:
         if not DNS_LABEL.match(name):
             problems.append(f'{key}: "{name}" is not a DNS-1123 label (lowercase letters, '
                             "digits and '-', ending with a letter or digit)")
@@ -103,8 +114,8 @@ def check_names(stack: StackSpec, deploy: DeploySpec, file: str) -> None:
                             f"more than {OBJECT_NAME_MAX}: shorten deploy.name or the name")
     if problems:
         table = problems[0].split(":", 1)[0]
-        raise SpecError(file, problems, hint=f"rename [{table}] in {file}, or set a shorter "
-                                             "[deploy] name")
+        raise SpecError(file, problems, hint=f"rename [{_table(table)}] in {file}, or set a "
+                                             "shorter [deploy] name")
 
 
 @dataclass(frozen=True)
@@ -114,12 +125,16 @@ class Planned:
     image_notes: tuple[str, ...]  # why an image is not pinned, what to do
 
 
+def _table(key: str) -> str:
+    return key if key.startswith(("services.", "pipeline.steps.")) else key.split(".")[0]
+
+
 def plan(project: Project, *, external: bool = False, schedule: str = "") -> Planned:
     """The cluster's Workloads and the rendering target, every check done."""
     file = project.loaded.file or "dockyard.toml"
     deploy = project.deploy  # [deploy] problems first: one SpecError naming each key
     stack = cluster_stack(project)
-    check_names(stack, deploy, file)
+    check_names(stack, deploy, project.spec.data_dirs, file)
     ctx = ProjectContext(project.image, serve_image(project), project.spec.project_key,
                          project.spec.data_dirs)
     planned = cluster_workloads(stack, ctx, prefix=deploy.name, uid=project.spec.uid,

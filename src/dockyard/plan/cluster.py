@@ -20,6 +20,7 @@ What differs from Compose is decided here, not in a renderer:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from dockyard.plan.defaults import API_PORT, WORKDIR
@@ -105,8 +106,13 @@ def _adapt(w: Workload, stack: StackSpec, prefix: str, uid: int, kept: set[str])
 
 def _mount(m: Mount, prefix: str) -> Mount:
     if m.kind == "data":  # one claim per data folder, shared by every pod that mounts it
-        return replace(m, source=object_name(prefix, data_volume(m.source)))
+        return replace(m, source=claim_name(prefix, m.source))
     return m
+
+
+def claim_name(prefix: str, folder: str) -> str:
+    """The claim of a data folder: `Raw_Data/2024` → `<prefix>-data-raw-data-2024`."""
+    return object_name(prefix, re.sub(r"[^a-z0-9-]+", "-", data_volume(folder).lower()).strip("-"))
 
 
 def _ports(w: Workload, stack: StackSpec, prefix: str) -> tuple[Port, ...]:

@@ -50,6 +50,14 @@ BAD = [
     ('[services.cache-]\nkind = "redis"\n',
      'error: dockyard.toml: services.cache-: "proj-cache-" is not a DNS-1123 label (lowercase '
      "letters, digits and '-', ending with a letter or digit)"),
+    ('[pipeline.steps.train-]\ncommand = "python train.py"\n',
+     'error: dockyard.toml: pipeline.steps.train-: "train-" cannot name a container (a DNS-1123 '
+     "label other than wait-for-services)"),
+    (SERVE + '[deploy]\nname = "a-long-project-name-for-the-cluster"\n[data]\n'
+             'dirs = ["Raw_Data/sensor-readings"]\n',
+     'error: dockyard.toml: data.dirs: the Kubernetes name "a-long-project-name-for-the-cluster-'
+     'data-raw-data-sensor-readings" has 65 characters, more than 52: shorten deploy.name or '
+     "the name"),
     ("[deploy]\nreplicas = 2\n",
      "error: dockyard.toml has nothing to deploy: no [services], no [pipeline] and no model to "
      "serve"),
