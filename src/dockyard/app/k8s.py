@@ -139,6 +139,11 @@ def plan(project: Project, *, external: bool = False, schedule: str = "") -> Pla
                          project.spec.data_dirs)
     planned = cluster_workloads(stack, ctx, prefix=deploy.name, uid=project.spec.uid,
                                 external=external)
+    if not planned.workloads:
+        names = ", ".join(name for name, _ in planned.left_out)
+        raise UserError(f"nothing of {file} runs on a cluster ({names} left out: "
+                        f"{planned.left_out[0][1]})",
+                        hint="add [services.api] (or [serve]), a dashboard or [pipeline] steps")
     images = _images(project, deploy, planned)
     # The [pipeline] schedule reaches here as `schedule` once the spec has it (Airflow branch).
     target = Target(deploy, tuple((k, v) for k, (v, _) in images.items()),

@@ -58,6 +58,9 @@ BAD = [
      'error: dockyard.toml: data.dirs: the Kubernetes name "a-long-project-name-for-the-cluster-'
      'data-raw-data-sensor-readings" has 65 characters, more than 52: shorten deploy.name or '
      "the name"),
+    ("[services.lab]\n",
+     "error: nothing of dockyard.toml runs on a cluster (lab left out: the lab stays on your "
+     "machine (`dockyard lab`); on a cluster, JupyterHub serves notebooks)"),
     ("[deploy]\nreplicas = 2\n",
      "error: dockyard.toml has nothing to deploy: no [services], no [pipeline] and no model to "
      "serve"),
