@@ -197,6 +197,11 @@ def layout(project: Project, *, out: str = DEFAULT_OUT, external: bool = False,
     warnings = [(f"{name} is not deployed: {why}", "") for name, why in
                 planned.cluster.left_out]
     warnings += [(note, "") for note in planned.image_notes]
+    if any(w.role == "step" for w in planned.cluster.workloads) and not project.spec.data_dirs:
+        warnings.append(("the pipeline's steps run on read-only root filesystems and share "
+                         "files only through data folders, and this project declares none",
+                         'declare them: [data] dirs = ["data"] (each becomes a '
+                         "PersistentVolumeClaim)"))
     keys = dict.fromkeys(k for w in planned.cluster.workloads for k in w.secrets)
     return Layout(tuple(files), tuple((d["kind"], d["metadata"]["name"]) for d in docs),
                   tuple(warnings), deploy.namespace, target.secret_name, tuple(keys))

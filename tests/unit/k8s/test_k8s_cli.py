@@ -123,6 +123,7 @@ def test_out_folder_and_unpinned_image_warning(tmp_path: Path) -> None:
     ran = run_dockyard("-C", str(root), "k8s", "--out", "deploy/k8s", env=ISOLATED)
     assert ran.code == 0, ran.stderr
     assert (root / "deploy/k8s/overlays/prod/kustomization.yaml").is_file()
+    assert "share files only through data folders, and this project declares none" in ran.stderr
     assert ("warning: the serving image is only on this machine: set [deploy] registry and run "
             "`dockyard push --serving` so a cluster can pull it") in ran.stderr
     outside = run_dockyard("-C", str(root), "k8s", "--out", str(tmp_path / "elsewhere"),
