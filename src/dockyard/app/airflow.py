@@ -1,0 +1,89 @@
+"""`dockyard airflow`: the pipeline as an Airflow DAG file, for a deployment's dags folder.
+
+The steps are the stack's, resolved as `pipeline run` resolves them; the image is the one the
+workers should pull (pinned by digest once `dockyard push` has pushed it). The file goes to
+`dags/` in the project unless told otherwise; a file there that dockyard did not write is
+never replaced without `force`. Needs no engine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dockyard.app.context import Project
+from dockyard.errors import UserError
+from dockyard.generate.airflow import airflow_artifact
+from dockyard.generate.artifacts import check_writable, write_artifacts
+from dockyard.plan.stack import ProjectContext
+from dockyard.render.airflow import AirflowTarget, NotRenderable, Operator
+from dockyard.render.compose import NETWORK
+from dockyard.spec.catalog import CATALOG
+from dockyard.spec.resolve_stack import resolve_stack
+
+DAGS_FOLDER = "dags"
+
+
+@dataclass(frozen=True)
+class DagWritten:
+    file: str  # as given: relative to the project, or absolute when written outside it
+    changed: bool
+    dag_id: str
+    operator: Operator
+    image: str
+    schedule: str
+    steps: tuple[str, ...]
+    upstream: dict[str, tuple[str, ...]]
+    notes: tuple[str, ...]
+
+
+def step_image(project: Project) -> tuple[str, str]:
+    """The image the workers run, and a note when it is not pinned by digest.
+    TODO(merge): `dockyard.app.published.image_reference(project, "project")` on main."""
+    return project.image, ("the project image is only on this machine: push it "
+                           "(dockyard push REGISTRY/NAME:TAG) and generate again, so that the "
+                           "workers can pull it")
+
+
+def write_dag(project: Project, *, out: str = DAGS_FOLDER, operator: Operator = "docker",
+              force: bool = False) -> DagWritten:
+    stack = resolve_stack(project.loaded.spec, project.spec, project.view, project.loaded.file)
+    if not stack.steps:
+        raise UserError(f"{project.loaded.file or 'dockyard.toml'} has no [pipeline.steps]: "
+                        "there is no pipeline to schedule",
+                        hint='add e.g. [pipeline.steps.train] with command = "python train.py"')
+    image, note = step_image(project)
+    spec = project.spec
+    ctx = ProjectContext(image, image, spec.project_key, spec.data_dirs)
+    root = project.root.resolve()
+    owner = root.stat()
+    has_services = any(CATALOG[s.kind].role == "data" for s in stack.services)
+    target = AirflowTarget(operator, spec.name, str(root), owner.st_uid, owner.st_gid,
+                           network=f"{stack.project}_{NETWORK}" if has_services else "")
+    folder, inside = _destination(root, out)
+    try:
+        pipeline, artifact = airflow_artifact(stack, ctx, spec.name, target, inside)
+    except NotRenderable as exc:
+        raise UserError(str(exc), hint="change the step in dockyard.toml") from None
+    if folder.exists():
+        check_writable(folder, [artifact], force)
+    folder.mkdir(parents=True, exist_ok=True)
+    changed = write_artifacts(folder, [artifact], force)
+    shown = artifact.path if folder == root else str(folder / artifact.path)
+    upstream = {name: tuple(s for s in (w.name for w in pipeline.steps) if s in ups)
+                for name, ups in pipeline.upstream.items()}
+    return DagWritten(shown, bool(changed), f"{pipeline.name}_pipeline", operator, image,
+                      pipeline.schedule, tuple(w.name for w in pipeline.steps), upstream,
+                      (note,) if note else ())
+
+
+def _destination(root: Path, out: str) -> tuple[Path, str]:
+    """Where to write: (the project, the folder in it), or, for a folder outside the project
+    such as an Airflow deployment's dags folder, (that folder, "")."""
+    path = Path(out).expanduser()
+    full = (path if path.is_absolute() else root / path).resolve()
+    try:
+        rel = full.relative_to(root).as_posix()
+    except ValueError:
+        return full, ""
+    return root, "" if rel == "." else rel
