@@ -13,12 +13,10 @@ from pathlib import Path
 
 from dockyard.app.context import Project
 from dockyard.errors import UserError
-from dockyard.generate.airflow import airflow_artifact
+from dockyard.generate.airflow import airflow_artifact, airflow_target
 from dockyard.generate.artifacts import check_writable, write_artifacts
 from dockyard.plan.stack import ProjectContext
-from dockyard.render.airflow import AirflowTarget, NotRenderable, Operator
-from dockyard.render.compose import NETWORK
-from dockyard.spec.catalog import CATALOG
+from dockyard.render.airflow import NotRenderable, Operator
 from dockyard.spec.resolve_stack import resolve_stack
 
 DAGS_FOLDER = "dags"
@@ -37,12 +35,13 @@ class DagWritten:
     notes: tuple[str, ...]
 
 
-def step_image(project: Project) -> tuple[str, str]:
-    """The image the workers run, and a note when it is not pinned by digest.
+def step_image(project: Project) -> tuple[str, bool, str]:
+    """The image the workers run, whether it is on a registry, and a note when it is not
+    pinned by digest.
     TODO(merge): `dockyard.app.published.image_reference(project, "project")` on main."""
-    return project.image, ("the project image is only on this machine: push it "
-                           "(dockyard push REGISTRY/NAME:TAG) and generate again, so that the "
-                           "workers can pull it")
+    return project.image, False, ("the project image is only on this machine: push it "
+                                  "(dockyard push REGISTRY/NAME:TAG) and generate again, so "
+                                  "that the workers can pull it")
 
 
 def write_dag(project: Project, *, out: str = DAGS_FOLDER, operator: Operator = "docker",
@@ -52,17 +51,16 @@ def write_dag(project: Project, *, out: str = DAGS_FOLDER, operator: Operator = 
         raise UserError(f"{project.loaded.file or 'dockyard.toml'} has no [pipeline.steps]: "
                         "there is no pipeline to schedule",
                         hint='add e.g. [pipeline.steps.train] with command = "python train.py"')
-    image, note = step_image(project)
+    image, pullable, note = step_image(project)
     spec = project.spec
     ctx = ProjectContext(image, image, spec.project_key, spec.data_dirs)
     root = project.root.resolve()
     owner = root.stat()
-    has_services = any(CATALOG[s.kind].role == "data" for s in stack.services)
-    target = AirflowTarget(operator, spec.name, str(root), owner.st_uid, owner.st_gid,
-                           network=f"{stack.project}_{NETWORK}" if has_services else "")
+    target = airflow_target(stack, operator, spec.name, str(root), owner.st_uid, owner.st_gid)
     folder, inside = _destination(root, out)
     try:
-        pipeline, artifact = airflow_artifact(stack, ctx, spec.name, target, inside)
+        pipeline, artifact = airflow_artifact(stack, ctx, spec.name, target, inside,
+                                              pullable=pullable)
     except NotRenderable as exc:
         raise UserError(str(exc), hint="change the step in dockyard.toml") from None
     if folder.exists():

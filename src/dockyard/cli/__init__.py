@@ -13,5 +13,5 @@ from dockyard.cli import (
 )
 from dockyard.cli._main import cli, main
 
-__all__ = ["airflow_cmd", "build_cmds", "cli", "doctor_cmd", "main", "project_cmds", "run_cmds", "serve_cmds",
-           "stack_cmds"]
+__all__ = ["airflow_cmd", "build_cmds", "cli", "doctor_cmd", "main", "project_cmds", "run_cmds",
+           "serve_cmds", "stack_cmds"]

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dockyard.generate.artifacts import MARKER, Artifact
 from dockyard.plan.pipeline import Pipeline, pipeline_of
 from dockyard.plan.stack import ProjectContext
-from dockyard.render.airflow import AirflowTarget, dag_file
+from dockyard.render.airflow import AirflowTarget, Operator, dag_file
+from dockyard.render.compose import NETWORK
+from dockyard.spec.catalog import CATALOG
 from dockyard.spec.stack import StackSpec
 
 HEADER = (f"# This file is {MARKER}. Edit dockyard.toml instead: `dockyard airflow` "
@@ -20,10 +22,20 @@ def dag_filename(pipeline: Pipeline) -> str:
     return f"{pipeline.name}_pipeline.py"
 
 
+def airflow_target(stack: StackSpec, operator: Operator, name: str, project_dir: str,
+                   uid: int, gid: int) -> AirflowTarget:
+    """Where the tasks run. DockerOperator tasks join the Compose network of the stack's data
+    services (`dockyard up` starts them), so connection settings mean what they mean there."""
+    has_services = any(CATALOG[s.kind].role == "data" for s in stack.services)
+    return AirflowTarget(operator, name, project_dir, uid, gid,
+                         network=f"{stack.project}_{NETWORK}" if has_services else "")
+
+
 def airflow_artifact(stack: StackSpec, ctx: ProjectContext, name: str, target: AirflowTarget,
-                     folder: str = "") -> tuple[Pipeline, Artifact]:
-    """The pipeline and its DAG file, at `folder/<name>_pipeline.py`."""
-    pipeline = pipeline_of(stack, ctx, name)
+                     folder: str = "", *, pullable: bool = False) -> tuple[Pipeline, Artifact]:
+    """The pipeline and its DAG file, at `folder/<name>_pipeline.py`; `pullable`: the image
+    is on a registry."""
+    pipeline = pipeline_of(stack, ctx, name, pullable=pullable)
     rel = f"{folder.strip('/')}/{dag_filename(pipeline)}" if folder.strip("/") \
         else dag_filename(pipeline)
     return pipeline, Artifact(rel, dag_file(pipeline, target, HEADER))

@@ -10,7 +10,7 @@ reads, so the targets cannot disagree on the graph.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from dockyard.plan.stack import ProjectContext, pipeline_step
 from dockyard.spec.stack import StackSpec
@@ -41,9 +41,12 @@ def upstream_of(steps: tuple[Workload, ...]) -> dict[str, frozenset[str]]:
             for w in steps}
 
 
-def pipeline_of(stack: StackSpec, ctx: ProjectContext, name: str) -> Pipeline:
-    """The stack's pipeline; `name` is the project's (spec) name."""
-    steps = tuple(pipeline_step(step, stack, ctx) for step in stack.steps)
+def pipeline_of(stack: StackSpec, ctx: ProjectContext, name: str, *,
+                pullable: bool = False) -> Pipeline:
+    """The stack's pipeline; `name` is the project's (spec) name. `pullable`: `ctx.image` is
+    on a registry (pushed), not only on this machine."""
+    steps = tuple(replace(pipeline_step(step, stack, ctx), local_image=not pullable)
+                  for step in stack.steps)
     return Pipeline(identifier(name), stack.schedule, steps)
 
 

@@ -84,8 +84,9 @@ def check(w: Workload, operator: Operator) -> None:
                "restart": w.restart not in ("", "no")}
     if operator == "docker":
         refused["read_only"] = w.read_only
-    if operator == "kubernetes":
+    if operator == "kubernetes":  # the pod runs as the image's user, in its WORKDIR
         refused["workdir"] = w.workdir not in ("", IMAGE_WORKDIR)
+        refused["user"] = w.user is not None and w.user.uid not in (None, IMAGE_UID)
     for field, value in refused.items():
         if value:
             raise NotRenderable(f"step {w.name}: {field} cannot be said by an Airflow "
@@ -296,11 +297,11 @@ def _docker(pipeline: Pipeline, target: AirflowTarget) -> tuple[list[str], list[
                    f"{target.project_dir!r}) }}}}")
     constants = [
         f"IMAGE = {q(image)}",
-        "# The project folder on the Docker host, mounted at /workspace as `dockyard pipeline",
-        "# run` mounts it: the Airflow Variable, or the folder this file was generated from.",
+        "# The project folder on the Docker host, mounted at /workspace (as `dockyard pipeline",
+        "# run` does): the Airflow Variable, or else the folder this file was generated from.",
         f"PROJECT_DIR = {q(project_dir)}",
         "# The folder owner's uid:gid, so that what the steps write stays theirs.",
-        f"USER = {f'{target.uid}:{target.gid}'!r}",
+        f"USER = {q(f'{target.uid}:{target.gid}')}",
     ]
     if target.network:
         constants += ["# The stack's network: `dockyard up` starts its data services there.",
@@ -371,14 +372,13 @@ def _docker_mount(m: Mount) -> str:
 
 def _kubernetes(pipeline: Pipeline, target: AirflowTarget) -> tuple[list[str], list[str]]:
     image = pipeline.steps[0].image if pipeline.steps else ""
-    local = any(w.local_image for w in pipeline.steps)
     constants = [
         f"IMAGE = {q(image)}",
+        *(["# Never pushed: pods run it only where a node has it (pull policy Never)."]
+          if any(w.local_image for w in pipeline.steps) else []),
         f"NAMESPACE = {q(target.namespace)}",
         "# The Secret of the Kubernetes layout: one key per secret name.",
         f"SECRETS = {q(target.secret_name)}",
-        "# A local image (never pushed) runs only where the nodes have it: push it first.",
-        f"PULL_POLICY = {q('Never' if local else 'IfNotPresent')}",
         "POD_SECURITY = k8s.V1PodSecurityContext(",
         f"    run_as_non_root=True, run_as_user={IMAGE_UID}, run_as_group={IMAGE_UID}, "
         f"fs_group={IMAGE_UID},",
@@ -446,7 +446,7 @@ def _k8s_args(w: Workload, target: AirflowTarget,
               steps: tuple[Workload, ...]) -> list[tuple[str, str]]:
     args = [("task_id", q(w.name)), ("name", q(dns_name(f"{target.project}-{w.name}"))),
             ("namespace", "NAMESPACE"), ("image", "IMAGE"),
-            ("image_pull_policy", "PULL_POLICY"),
+            ("image_pull_policy", q("Never" if w.local_image else "IfNotPresent")),
             ("cmds", py_list((text(a, ()) for a in w.command[:1]), 4, lead("cmds"))),
             ("arguments", py_list((text(a, ()) for a in w.command[1:]), 4,
                                   lead("arguments"))),
