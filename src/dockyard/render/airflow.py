@@ -14,6 +14,7 @@ dropped: ports, probes, replicas, file secrets, a long-running restart policy.
 
 from __future__ import annotations
 
+import ast
 import json
 import keyword
 import re
@@ -273,16 +274,35 @@ def py_list(items: Iterable[str], indent: int, start: int) -> str:
     if start + len(inline) + 1 <= WIDTH:
         return inline
     pad = " " * (indent + 4)
-    return "[\n" + "".join(f"{pad}{item},\n" for item in items) + " " * indent + "]"
+    return "[\n" + "".join(f"{pad}{_fit(item, indent + 8, 0)},\n" for item in items) \
+        + " " * indent + "]"
 
 
 def py_dict(items: Iterable[tuple[str, str]], indent: int, start: int) -> str:
+    items = list(items)
     pairs = [f"{q(k)}: {v}" for k, v in items]
     inline = "{" + ", ".join(pairs) + "}"
     if start + len(inline) + 1 <= WIDTH:
         return inline
     pad = " " * (indent + 4)
-    return "{\n" + "".join(f"{pad}{p},\n" for p in pairs) + " " * indent + "}"
+    return "{\n" + "".join(f"{pad}{q(k)}: {_fit(v, indent + 8, len(q(k)) + 2)},\n"
+                           for k, v in items) + " " * indent + "}"
+
+
+def _fit(source: str, column: int, prefix: int) -> str:
+    """A string literal too long for its line (at `column`, after `prefix` characters) as
+    adjacent literals in parentheses, which Python joins; anything else as it is."""
+    if column + prefix + len(source) + 1 <= WIDTH or source[:1] not in "\"'":
+        return source
+    value = ast.literal_eval(source)
+    size = max(20, WIDTH - column - 8)
+    chunks = [value[i:i + size] for i in range(0, len(value), size)]
+    inner = " " * (column - 4 + 4)
+    return "(\n" + "".join(f"{inner}{q(c)}\n" for c in chunks) + " " * (column - 4) + ")"
+
+
+def _constant(name: str, value: str) -> str:
+    return f"{name} = {_fit(q(value), 4, len(name) + 3)}"
 
 
 def _labels(w: Workload) -> list[tuple[str, str]]:
@@ -296,16 +316,16 @@ def _docker(pipeline: Pipeline, target: AirflowTarget) -> tuple[list[str], list[
     project_dir = (f"{{{{ var.value.get({target.project_dir_variable!r}, "
                    f"{target.project_dir!r}) }}}}")
     constants = [
-        f"IMAGE = {q(image)}",
+        _constant("IMAGE", image),
         "# The project folder on the Docker host, mounted at /workspace (as `dockyard pipeline",
         "# run` does): the Airflow Variable, or else the folder this file was generated from.",
-        f"PROJECT_DIR = {q(project_dir)}",
+        _constant("PROJECT_DIR", project_dir),
         "# The folder owner's uid:gid, so that what the steps write stays theirs.",
         f"USER = {q(f'{target.uid}:{target.gid}')}",
     ]
     if target.network:
         constants += ["# The stack's network: `dockyard up` starts its data services there.",
-                      f"NETWORK = {q(target.network)}"]
+                      _constant("NETWORK", target.network)]
     names = task_names(pipeline)
     tasks = [_task("DockerOperator", names, w, _docker_args(w, target)) for w in pipeline.steps]
     return ["\n".join(constants) + "\n"], tasks
@@ -373,7 +393,7 @@ def _docker_mount(m: Mount) -> str:
 def _kubernetes(pipeline: Pipeline, target: AirflowTarget) -> tuple[list[str], list[str]]:
     image = pipeline.steps[0].image if pipeline.steps else ""
     constants = [
-        f"IMAGE = {q(image)}",
+        _constant("IMAGE", image),
         *(["# Never pushed: pods run it only where a node has it (pull policy Never)."]
           if any(w.local_image for w in pipeline.steps) else []),
         f"NAMESPACE = {q(target.namespace)}",
