@@ -34,4 +34,5 @@ export DOCKYARD_CHECKOV=$here/.tools/checkov/bin/checkov
 export DOCKYARD_AIRFLOW_PYTHON=$here/.tools/airflow/bin/python
 .venv/bin/ruff check src tests bench
 .venv/bin/mypy
-exec .venv/bin/pytest -q "$@"
+# The slowest tests are named in every run: where a 30-minute CI budget goes.
+exec .venv/bin/pytest -q --durations=25 "$@"

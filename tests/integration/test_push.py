@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from dockyard.app.context import load_project
+from dockyard.app.published import image_reference
 from tests.conftest import run_dockyard
 from tests.integration.conftest import DOCKER, BuiltProject
 
@@ -181,6 +183,14 @@ def test_push_needs_login_then_pulls_back_by_digest(example: BuiltProject,
     assert pull.returncode == 0, pull.stderr
     assert f"Digest: {digest}" in pull.stdout
     assert _image_id(registry, f"{host}/team/churn@{digest}") == pushed_id
+
+    # 5. The push is recorded: deploy targets (k8s, helm, airflow) name the image by digest,
+    #    and say so when the local image has changed since.
+    project = load_project(example.root)
+    ref = image_reference(project, "project", local_id=pushed_id)
+    assert (ref.ref, ref.pinned, ref.note) == (f"{host}/team/churn@{digest}", True, "")
+    stale = image_reference(project, "project", local_id="sha256:" + "0" * 64)
+    assert stale.pinned and f"dockyard push {target}" in stale.note
 
 
 def _project_key(root: Path) -> str:

@@ -14,6 +14,7 @@ from dockyard.naming import local_image
 from dockyard.project import ProjectView
 from dockyard.spec import LoadedSpec, Spec, load_spec, resolve
 from dockyard.spec.checks import has_credentials
+from dockyard.spec.deploy import DeploySpec, resolve_deploy
 
 # Where dependency files and their index URLs live.
 _TEXT_SUFFIXES = (".txt", ".in", ".toml", ".cfg", ".ini", ".yml", ".yaml", ".lock", ".conf")
@@ -33,6 +34,13 @@ class Project:
     @property
     def image(self) -> str:
         return local_image(self.spec.name)
+
+    @property
+    def deploy(self) -> DeploySpec:
+        """`[deploy]` resolved (checked only by the commands that read it)."""
+        return resolve_deploy(self.loaded.spec.deploy, self.spec.name, gpu=self.spec.gpu,
+                              serve_workers=self.spec.serve.workers,
+                              file=self.loaded.file or "dockyard.toml")
 
     def credential_files(self) -> tuple[str, ...]:
         """Project files that hold an index URL's credentials (requirements.txt with

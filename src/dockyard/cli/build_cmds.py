@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import click
 
 from dockyard.cli._main import Context, cli
+from dockyard.errors import UserError
 
 if TYPE_CHECKING:
     from dockyard.cli._output import Output
@@ -115,20 +116,35 @@ def _build_base(ctx: Context, engine: Engine, out: Output, python: str, tag: str
 
 
 @cli.command()
-@click.argument("ref")
+@click.argument("ref", required=False)
+@click.option("--serving", is_flag=True,
+              help="Push the serving image (built by `dockyard serve`) instead.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def push(ctx: Context, ref: str, as_json: bool) -> None:
-    """Tag the project's image as REGISTRY/REPO[:TAG] and push it."""
+def push(ctx: Context, ref: str | None, serving: bool, as_json: bool) -> None:
+    """Tag the project's image as REGISTRY/REPO[:TAG] and push it (REF defaults to
+    [deploy] registry/NAME:latest). The digest is recorded: `k8s`, `helm` and `airflow` pin it."""
     from dockyard.app.building import project_image_ready
+    from dockyard.app.published import default_ref, record_push
+    from dockyard.app.serving import latest_serving_image
+    from dockyard.engine.images import image_id
     from dockyard.engine.images import push as do_push
 
     out = ctx.output(as_json)
-    engine = ctx.engine()
     project = ctx.project()
+    role: Literal["project", "serving"] = "serving" if serving else "project"
+    ref = ref or default_ref(project, role)
+    if not ref:
+        raise UserError("push needs a reference: REGISTRY/REPO[:TAG]",
+                        hint='for example `dockyard push localhost:5000/churn:1.0`, or set '
+                             '[deploy] registry = "registry.example.com/team" in dockyard.toml')
+    engine = ctx.engine()
     target = ref if ":" in ref.rsplit("/", 1)[-1] else f"{ref}:latest"
-    out.note(f"pushing the project's image as {target}…")
-    result = do_push(engine, project_image_ready(engine, project), target)
+    source = latest_serving_image(engine, project) if serving else project_image_ready(
+        engine, project)
+    out.note(f"pushing the {'serving' if serving else 'project'} image as {target}…")
+    result = do_push(engine, source, target)
+    record_push(project, role, result.ref, result.digest, image_id(engine, source))
     out.emit({"ref": result.ref, "digest": result.digest,
               "pull": f"{result.ref.rsplit(':', 1)[0]}@{result.digest}"})
     out.info(f"pushed {result.ref}\ndigest {result.digest}")

@@ -146,6 +146,12 @@ def inspect_image(engine: Engine, ref: str) -> dict[str, object]:
     return data[0]
 
 
+def image_id(engine: Engine, ref: str) -> str:
+    """The image's id (sha256:…), or "" when there is no such image."""
+    result = engine.docker("image", "inspect", "--format", "{{.Id}}", ref, check=False)
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
 def image_exists(engine: Engine, ref: str) -> bool:
     result = engine.docker("image", "inspect", "--format", "{{.Id}}", ref, check=False)
     return result.returncode == 0

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from dockyard.errors import SpecError
 from dockyard.project import ProjectView
 from dockyard.spec.checks import CUSTOM_TYPES, redact
+from dockyard.spec.deploy import CUSTOM_TYPES as DEPLOY_TYPES
 from dockyard.spec.model import UserSpec
 
 if sys.version_info >= (3, 11):
@@ -82,7 +83,7 @@ def _describe(err: Any) -> str:
     if kind == "extra_forbidden":
         return f"unknown key '{key}'"
     got = err.get("input")
-    if kind in CUSTOM_TYPES:  # already said for a person (dockyard.spec.checks)
+    if kind in CUSTOM_TYPES | DEPLOY_TYPES:  # already said for a person (dockyard.spec.checks)
         return f"{key}: {err['msg']}, got {_toml_repr(got)}"
     if kind in _EXPECTED:
         return f"{key}: expected {_EXPECTED[kind]}, got {_toml_repr(got)}"

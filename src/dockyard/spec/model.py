@@ -21,6 +21,7 @@ from dockyard.spec.checks import (
     RelativePath,
     RequirementText,
 )
+from dockyard.spec.deploy import DeploySection
 from dockyard.spec.stack import PipelineSection, ServiceSection
 
 
@@ -100,3 +101,4 @@ class UserSpec(_Section):
     serve: ServeSection = Field(default_factory=ServeSection)
     services: dict[str, ServiceSection] = Field(default_factory=dict)
     pipeline: PipelineSection = Field(default_factory=PipelineSection)
+    deploy: DeploySection = Field(default_factory=DeploySection)
