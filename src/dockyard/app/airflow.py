@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dockyard.app.context import Project
+from dockyard.app.published import image_reference
 from dockyard.errors import UserError
 from dockyard.generate.airflow import airflow_artifact, airflow_target
 from dockyard.generate.artifacts import check_writable, write_artifacts
@@ -35,28 +36,30 @@ class DagWritten:
     notes: tuple[str, ...]
 
 
-def step_image(project: Project) -> tuple[str, bool, str]:
-    """The image the workers run, whether it is on a registry, and a note when it is not
-    pinned by digest.
-    TODO(merge): `dockyard.app.published.image_reference(project, "project")` on main."""
-    return project.image, False, ("the project image is only on this machine: push it "
-                                  "(dockyard push REGISTRY/NAME:TAG) and generate again, so "
-                                  "that the workers can pull it")
+def step_image(project: Project, local_id: str = "") -> tuple[str, bool, str]:
+    """The image the workers run (pinned by digest once `dockyard push` pushed it), whether
+    it is on a registry, and a note when it is not pinned or out of date."""
+    ref = image_reference(project, "project", local_id=local_id)
+    return ref.ref, ref.ref != project.image, ref.note
 
 
 def write_dag(project: Project, *, out: str = DAGS_FOLDER, operator: Operator = "docker",
-              force: bool = False) -> DagWritten:
+              force: bool = False, local_id: str = "") -> DagWritten:
+    """Write the DAG file; `local_id`: the current local image's id when an engine answered
+    (a push of an older image is then noted)."""
     stack = resolve_stack(project.loaded.spec, project.spec, project.view, project.loaded.file)
     if not stack.steps:
         raise UserError(f"{project.loaded.file or 'dockyard.toml'} has no [pipeline.steps]: "
                         "there is no pipeline to schedule",
                         hint='add e.g. [pipeline.steps.train] with command = "python train.py"')
-    image, pullable, note = step_image(project)
+    deploy = project.deploy if operator == "kubernetes" else None  # [deploy] checked first
+    image, pullable, note = step_image(project, local_id)
     spec = project.spec
     ctx = ProjectContext(image, image, spec.project_key, spec.data_dirs)
     root = project.root.resolve()
     owner = root.stat()
-    target = airflow_target(stack, operator, spec.name, str(root), owner.st_uid, owner.st_gid)
+    target = airflow_target(stack, operator, spec.name, str(root), owner.st_uid, owner.st_gid,
+                            deploy)
     folder, inside = _destination(root, out)
     try:
         pipeline, artifact = airflow_artifact(stack, ctx, spec.name, target, inside,

@@ -7,6 +7,17 @@ import click
 from dockyard.cli._main import Context, cli
 
 
+def _local_id(ctx: Context, image: str) -> str:
+    """The local image's id when an engine answers ("" otherwise: none is needed)."""
+    from dockyard.engine.images import image_id
+    from dockyard.errors import DockyardError
+
+    try:
+        return image_id(ctx.engine(check=False), image)
+    except (DockyardError, OSError):
+        return ""
+
+
 @cli.command("airflow")
 @click.option("--out", default="dags", show_default=True, metavar="DIR",
               help="Folder for the DAG file (inside the project, or e.g. Airflow's dags "
@@ -23,9 +34,10 @@ def airflow_cmd(ctx: Context, out: str, operator: str, force: bool, as_json: boo
     from dockyard.app.airflow import write_dag
 
     output = ctx.output(as_json)
-    written = write_dag(ctx.project(), out=out,
+    project = ctx.project()
+    written = write_dag(project, out=out,
                         operator="kubernetes" if operator == "kubernetes" else "docker",
-                        force=force)
+                        force=force, local_id=_local_id(ctx, project.image))
     output.emit({"file": written.file, "files": [written.file], "changed": written.changed,
                  "dag_id": written.dag_id, "operator": written.operator,
                  "image": written.image, "schedule": written.schedule,

@@ -53,7 +53,17 @@ class AirflowTarget:
     uid: int = IMAGE_UID  # DockerOperator: the folder owner's (files written stay theirs)
     gid: int = IMAGE_UID
     network: str = ""  # DockerOperator: the Compose network of the stack's data services
-    namespace: str = "default"  # KubernetesPodOperator
+    # KubernetesPodOperator, as the Kubernetes layout ([deploy]) has them:
+    namespace: str = "default"
+    k8s_name: str = ""  # the objects' name prefix (Secret, claims, pods); "": the project's
+    gpu_resource: str = GPU_RESOURCE  # the device plugin's resource
+    gpu_tolerations: tuple[tuple[str, str, str, str], ...] = (
+        (GPU_RESOURCE, "Exists", "", "NoSchedule"),)  # key, operator, value, effect
+    gpu_node_selector: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def prefix(self) -> str:
+        return self.k8s_name or dns_name(self.project)
 
     @property
     def project_dir_variable(self) -> str:
@@ -62,7 +72,7 @@ class AirflowTarget:
     @property
     def secret_name(self) -> str:
         """The Kubernetes Secret holding the stack's secrets, one key per name."""
-        return f"{dns_name(self.project)}-secrets"
+        return f"{self.prefix}-secrets"
 
 
 def dag_file(pipeline: Pipeline, target: AirflowTarget, header: str) -> str:
@@ -393,9 +403,9 @@ def _docker_mount(m: Mount) -> str:
 def _kubernetes(pipeline: Pipeline, target: AirflowTarget) -> tuple[list[str], list[str]]:
     image = pipeline.steps[0].image if pipeline.steps else ""
     constants = [
-        _constant("IMAGE", image),
         *(["# Never pushed: pods run it only where a node has it (pull policy Never)."]
           if any(w.local_image for w in pipeline.steps) else []),
+        _constant("IMAGE", image),
         f"NAMESPACE = {q(target.namespace)}",
         "# The Secret of the Kubernetes layout: one key per secret name.",
         f"SECRETS = {q(target.secret_name)}",
@@ -406,9 +416,11 @@ def _kubernetes(pipeline: Pipeline, target: AirflowTarget) -> tuple[list[str], l
         ")",
     ]
     if any(w.resources.gpus for w in pipeline.steps):
-        constants += ["# GPU nodes are usually tainted: GPU steps tolerate it.",
-                      f"GPU_TOLERATION = k8s.V1Toleration(key={q(GPU_RESOURCE)}, "
-                      'operator="Exists", effect="NoSchedule")']
+        constants += ["# Where GPU steps go ([deploy.gpu]): GPU nodes are usually tainted.",
+                      f"GPU_TOLERATIONS = {py_list(_tolerations(target), 0, 18)}"]
+        if target.gpu_node_selector:
+            nodes = ((k, q(v)) for k, v in target.gpu_node_selector)
+            constants.append(f"GPU_NODES = {py_dict(nodes, 0, 12)}")
     volumes = _k8s_volumes(pipeline, target)
     helpers = [CLAIM_HELPER if volumes else "", '''
 
@@ -442,8 +454,18 @@ def claim(name, claim_name):
 '''
 
 
+def _tolerations(target: AirflowTarget) -> list[str]:
+    found = []
+    for key, operator, value, effect in target.gpu_tolerations:
+        args = [f"key={q(key)}", f"operator={q(operator)}"]
+        args += [f"value={q(value)}"] if value else []
+        args += [f"effect={q(effect)}"] if effect else []
+        found.append(f"k8s.V1Toleration({', '.join(args)})")
+    return found
+
+
 def _claim(m: Mount, target: AirflowTarget) -> str:
-    return dns_name(f"{target.project}-{m.source.strip('/').replace('/', '-')}")
+    return dns_name(f"{target.prefix}-{m.source.strip('/').replace('/', '-')}")
 
 
 def _volume_name(m: Mount) -> str:
@@ -464,7 +486,7 @@ def _k8s_volumes(pipeline: Pipeline, target: AirflowTarget) -> list[str]:
 
 def _k8s_args(w: Workload, target: AirflowTarget,
               steps: tuple[Workload, ...]) -> list[tuple[str, str]]:
-    args = [("task_id", q(w.name)), ("name", q(dns_name(f"{target.project}-{w.name}"))),
+    args = [("task_id", q(w.name)), ("name", q(dns_name(f"{target.prefix}-{w.name}"))),
             ("namespace", "NAMESPACE"), ("image", "IMAGE"),
             ("image_pull_policy", q("Never" if w.local_image else "IfNotPresent")),
             ("cmds", py_list((text(a, ()) for a in w.command[:1]), 4, lead("cmds"))),
@@ -483,11 +505,13 @@ def _k8s_args(w: Workload, target: AirflowTarget,
         if w.read_only:
             items.append("k8s.V1VolumeMount(name='tmp', mount_path='/tmp')")
         args.append(("volume_mounts", py_list(items, 4, lead("volume_mounts"))))
-    resources = _k8s_resources(w)
+    resources = _k8s_resources(w, target.gpu_resource)
     if resources:
         args.append(("container_resources", resources))
     if w.resources.gpus:
-        args.append(("tolerations", "[GPU_TOLERATION]"))
+        args.append(("tolerations", "GPU_TOLERATIONS"))
+        if target.gpu_node_selector:
+            args.append(("node_selector", "GPU_NODES"))
     args += [("security_context", "POD_SECURITY"),
              ("container_security_context", f"security({w.read_only})"),
              ("labels", py_dict(((k, q(_label_value(v)))
@@ -527,7 +551,7 @@ def k8s_quantity(memory: str) -> str:
     return number + (unit.upper() + "i" if unit else "")
 
 
-def _k8s_resources(w: Workload) -> str:
+def _k8s_resources(w: Workload, gpu_resource: str) -> str:
     limits: list[tuple[str, str]] = []
     if w.resources.cpus is not None:
         limits.append(("cpu", q(f"{w.resources.cpus:g}")))
@@ -535,7 +559,7 @@ def _k8s_resources(w: Workload) -> str:
         limits.append(("memory", q(k8s_quantity(w.resources.memory))))
     if w.resources.gpus:
         # A pod asks for a number of GPUs; "all of the host's" (-1) becomes one.
-        limits.append((GPU_RESOURCE, q(str(max(w.resources.gpus, 1)))))
+        limits.append((gpu_resource, q(str(max(w.resources.gpus, 1)))))
     if not limits:
         return ""
     prefix = "k8s.V1ResourceRequirements(limits="

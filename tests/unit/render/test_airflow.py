@@ -241,3 +241,22 @@ def test_golden_dags_agree_with_the_golden_compose_file() -> None:
         dag = read_dag((GOLDEN / f"airflow-{operator}.py").read_text())
         assert_same_graph(compose=compose_graph(doc, set(dag.tasks)), airflow=dag.upstream)
     assert os.path.exists(GOLDEN / "airflow-docker.py")
+
+
+def test_a_pushed_image_is_pinned_by_its_digest(pipeline_project: Path) -> None:
+    """After `dockyard push`, the DAG names the digest the registry gave, and pods pull it."""
+    from dockyard.app.context import load_project
+    from dockyard.app.published import record_push
+
+    digest = "sha256:" + "ab" * 32
+    record_push(load_project(pipeline_project), "project", "registry.example.com/team/sf:1",
+                digest, "sha256:" + "cd" * 32)
+    ran = run_dockyard("-C", str(pipeline_project), "airflow", "--operator", "kubernetes",
+                       "--json", env=NO_ENGINE)
+    assert ran.code == 0, ran.stderr
+    assert json.loads(ran.stdout)["image"] == f"registry.example.com/team/sf@{digest}"
+    dag = read_dag((pipeline_project / "dags" / "salesflow_pipeline.py").read_text())
+    assert dag.constants["IMAGE"] == f"registry.example.com/team/sf@{digest}"
+    assert {t["image_pull_policy"] for t in dag.tasks.values()} == {"IfNotPresent"}
+    assert dag.constants["NAMESPACE"] == "salesflow"  # [deploy]'s default: the project's name
+    assert "warning" not in ran.stderr

@@ -37,7 +37,8 @@ def rendered(case: str) -> dict[str, str]:
     if stack.steps:  # the DAG files `dockyard airflow` writes, for each operator
         name = project.spec.name
         for operator in OPERATORS:
-            target = airflow_target(stack, operator, name, f"/srv/{name}", 1000, 1000)
+            target = airflow_target(stack, operator, name, f"/srv/{name}", 1000, 1000,
+                                    project.deploy if operator == "kubernetes" else None)
             _, artifact = airflow_artifact(stack, context_of(project), name, target)
             files[f"airflow-{operator}.py"] = artifact.content
     return files

@@ -20,17 +20,17 @@ from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperato
 from airflow.sdk import DAG
 from kubernetes.client import models as k8s
 
-IMAGE = "localhost/dockyard/forecast:latest"
 # Never pushed: pods run it only where a node has it (pull policy Never).
-NAMESPACE = "default"
+IMAGE = "localhost/dockyard/forecast:latest"
+NAMESPACE = "forecast"
 # The Secret of the Kubernetes layout: one key per secret name.
 SECRETS = "forecast-secrets"
 POD_SECURITY = k8s.V1PodSecurityContext(
     run_as_non_root=True, run_as_user=1000, run_as_group=1000, fs_group=1000,
     seccomp_profile=k8s.V1SeccompProfile(type="RuntimeDefault"),
 )
-# GPU nodes are usually tainted: GPU steps tolerate it.
-GPU_TOLERATION = k8s.V1Toleration(key="nvidia.com/gpu", operator="Exists", effect="NoSchedule")
+# Where GPU steps go ([deploy.gpu]): GPU nodes are usually tainted.
+GPU_TOLERATIONS = [k8s.V1Toleration(key="nvidia.com/gpu", operator="Exists", effect="NoSchedule")]
 
 
 def claim(name, claim_name):
@@ -200,7 +200,7 @@ with DAG(
             "memory": "8Gi",
             "nvidia.com/gpu": "1",
         }),
-        tolerations=[GPU_TOLERATION],
+        tolerations=GPU_TOLERATIONS,
         security_context=POD_SECURITY,
         container_security_context=security(False),
         labels={"dev.dockyard.project": "stack-full-00000000", "dev.dockyard.role": "step"},
