@@ -138,11 +138,12 @@ def airflow_env(airflow_python: str, tmp_path_factory: pytest.TempPathFactory) -
     return env
 
 
-def airflow(python: str, env: dict[str, str], mode: str, folder: Path) -> dict[str, Any]:
-    """Run SCRIPT in Airflow's interpreter; the DAG folder is Airflow's dags folder too (dag.test()
-    serializes the DAG from its bundle)."""
+def airflow(python: str, env: dict[str, str], mode: str, folder: Path,
+            extra: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run SCRIPT in Airflow's interpreter; the DAG folder is Airflow's dags folder too
+    (dag.test() serializes the DAG from its bundle)."""
     ran = subprocess.run([python, "-c", SCRIPT, mode, str(folder)],
-                         env={**env, "AIRFLOW__CORE__DAGS_FOLDER": str(folder)},
+                         env={**env, "AIRFLOW__CORE__DAGS_FOLDER": str(folder), **(extra or {})},
                          capture_output=True, text=True, timeout=600, check=False)
     line = next((ln for ln in ran.stdout.splitlines() if ln.startswith("RESULT ")), "")
     assert line, (ran.stdout + ran.stderr)[-4000:]
@@ -200,8 +201,16 @@ def test_both_dags_import_with_the_pipelines_graph(airflow_python: str,
 
 
 def test_a_failing_validation_stops_training(airflow_python: str, airflow_env: dict[str, str],
-                                             project: Path, docker_dags: Path) -> None:
-    result = airflow(airflow_python, airflow_env, "test", docker_dags)
+                                             project: Path, docker_dags: Path,
+                                             tmp_path: Path) -> None:
+    # The failure hook: a function of the user's, named in the workers' environment.
+    (tmp_path / "alerts.py").write_text(
+        "from pathlib import Path\n\n\ndef notify(context):\n"
+        f"    with open({str(tmp_path / 'alerts.txt')!r}, 'a') as out:\n"
+        "        ti = context['task_instance']\n"
+        "        out.write(f'{ti.task_id} try {ti.try_number}\\n')\n")
+    result = airflow(airflow_python, airflow_env, "test", docker_dags,
+                     {"PYTHONPATH": str(tmp_path), "DOCKYARD_ON_FAILURE": "alerts:notify"})
     tasks = result["tasks"]
     assert result["state"] == "failed"
     assert tasks["prepare"]["state"] == "success"
@@ -212,6 +221,7 @@ def test_a_failing_validation_stops_training(airflow_python: str, airflow_env: d
     assert tasks["train"]["try_number"] == 0  # never started
     assert (project / "outputs" / "validate-attempts.txt").read_text() == "attempt\n" * 2
     assert not (project / "outputs" / "model.txt").exists()
+    assert (tmp_path / "alerts.txt").read_text() == "validate try 2\n"  # once, after retrying
 
 
 def test_the_pipeline_runs_in_order_in_the_project_image(airflow_python: str,
