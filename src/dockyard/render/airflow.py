@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from dockyard.plan.pipeline import Pipeline
+from dockyard.plan.pipeline import Pipeline, identifier
 from dockyard.workload import LABEL_PROJECT, LABEL_ROLE, EnvVar, Mount, SecretRef, Workload
 
 Operator = Literal["docker", "kubernetes"]
@@ -34,9 +34,10 @@ GPU_RESOURCE = "nvidia.com/gpu"
 # Template file extensions DockerOperator's templated fields would try to load.
 _TEMPLATE_EXT = (".sh", ".bash", ".env")
 _JINJA = re.compile(r"\{\{|\{%|\{#")
-_RESERVED = {"dag", "os", "importlib", "logging", "datetime", "timedelta", "timezone",
-             "literal", "k8s", "on_step_failure", "secret_env", "Mount", "DeviceRequest",
-             "DockerOperator", "KubernetesPodOperator", "DAG"}
+# Names the module itself defines or imports: a step so named gets a `_task` suffix.
+_RESERVED = {"dag", "log", "os", "importlib", "logging", "datetime", "timedelta", "timezone",
+             "literal", "k8s", "docker", "airflow", "annotations", "on_step_failure",
+             "secret_env", "security", "claim"}
 
 
 class NotRenderable(ValueError):
@@ -67,7 +68,7 @@ class AirflowTarget:
 
     @property
     def project_dir_variable(self) -> str:
-        return f"dockyard_{ident(self.project)}_project_dir"
+        return f"dockyard_{identifier(self.project)}_project_dir"
 
     @property
     def secret_name(self) -> str:
@@ -109,14 +110,9 @@ def task_names(pipeline: Pipeline) -> dict[str, str]:
     names = {}
     for w in pipeline.steps:
         name = w.name.replace("-", "_")
-        names[w.name] = f"{name}_task" if keyword.iskeyword(name) or name in _RESERVED \
-            or name.isupper() else name
+        reserved = keyword.iskeyword(name) or name in _RESERVED
+        names[w.name] = f"{name}_task" if reserved else name
     return names
-
-
-def ident(name: str) -> str:
-    text = re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_") or "project"
-    return text if not text[0].isdigit() else f"p_{text}"
 
 
 def dns_name(name: str) -> str:
@@ -126,10 +122,11 @@ def dns_name(name: str) -> str:
 # ---- the module's parts ----
 
 def _docstring(pipeline: Pipeline, target: AirflowTarget) -> str:
-    order = " >> ".join(w.name for w in pipeline.steps)
+    order = ", ".join(w.name for w in pipeline.steps)
     how = {"docker": "a container of the project's image on a Docker engine (DockerOperator)",
            "kubernetes": "a pod of the project's image (KubernetesPodOperator)"}[target.operator]
-    lines = [*_wrap(f'"""The {pipeline.name} pipeline as an Airflow DAG: {order}.'), "",
+    lines = [*_wrap(f'"""The {pipeline.name} pipeline as an Airflow DAG; its steps in run order: '
+                    f"{order}."), "",
              *_wrap(f"Each step runs as {how}, as `dockyard pipeline run` runs it with "
                     "Compose. Put this file in your Airflow deployment's dags folder; the "
                     "workers must be able to pull IMAGE (`dockyard push REGISTRY/NAME:TAG` "
@@ -169,8 +166,9 @@ def _imports(target: AirflowTarget, body: str) -> str:
               f"from datetime import {', '.join(used('datetime', 'timedelta', 'timezone'))}"]
     sdk = f"from airflow.sdk import {', '.join(used('DAG', 'literal'))}"
     if target.operator == "docker":
+        types = used("DeviceRequest", "Mount")
         third = ["from airflow.providers.docker.operators.docker import DockerOperator", sdk,
-                 f"from docker.types import {', '.join(used('DeviceRequest', 'Mount'))}"]
+                 *([f"from docker.types import {', '.join(types)}"] if types else [])]
     else:
         third = ["from airflow.providers.cncf.kubernetes.operators.pod import "
                  "KubernetesPodOperator", sdk,
