@@ -146,8 +146,8 @@ class Workload:
     no_new_privileges: bool = True
     restart: Restart = ""
     retries: int = 0  # a one-shot's attempts after the first
-    timeout: int = 0  # seconds a one-shot may run; 0: no limit
     retry_delay: int = 0  # seconds between a one-shot's attempts; 0: the target's default
+    timeout: int = 0  # seconds one attempt of a one-shot may run; 0: no limit
     depends_on: tuple[Dependency, ...] = ()
     replicas: int = 1
     local_image: bool = False  # built by dockyard, on no registry: never pulled

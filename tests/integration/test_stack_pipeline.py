@@ -1,9 +1,11 @@
-"""`dockyard pipeline run`: etl → validate → train as one-shot containers ordered by Compose.
+"""`dockyard pipeline run`: etl → validate → train → report as one-shot containers ordered by
+Compose; report is a notebook step, run as `dockyard run NOTEBOOK -p` runs it.
 
 The steps find postgres through DATABASE_URL. etl fails once and passes on its retry; validate
 fails until its check is satisfied, and then train never starts, the exit code is non-zero and
 the error names validate with the tail of its log. Fixed, the pipeline completes and train's
-output is on the host; `--from train` reruns train alone.
+output is on the host, and so are the report notebook's (its kernel in its own folder, its
+typed parameters injected) and its executed copy; `--from train` reruns train and report alone.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from tests.integration.conftest import docker
@@ -39,7 +42,20 @@ after = ["etl"]
 command = ["python", "train.py"]
 after = ["validate"]
 memory = "1g"
+
+[pipeline.steps.report]
+command = ["notebooks/report.ipynb"]
+parameters = { threshold = 100, regions = ["north"] }
+after = ["train"]
 """
+REPORT_CELLS = [
+    ("threshold = 0\nregions = []", ["parameters"]),
+    ("import json, os\nfrom pathlib import Path\n"
+     "model = json.loads(Path('../outputs/model.json').read_text())\n"
+     "Path('../outputs/report.txt').write_text(\n"
+     "    f\"{model['total'] > threshold} {regions} {type(threshold).__name__} "
+     "{os.path.basename(os.getcwd())}\\n\")", []),
+]
 STEPS = {
     "etl.py": '''\
 import os
@@ -95,6 +111,13 @@ print("train: wrote outputs/model.json")
 def project(engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     service_images()
     root = write_project(tmp_path_factory.mktemp("pipeline") / "salesflow", TOML, STEPS)
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    for source, tags in REPORT_CELLS:
+        nb.cells.append(nbformat.v4.new_code_cell(source, metadata={"tags": tags}))
+    (root / "notebooks").mkdir()
+    nbformat.write(nb, root / "notebooks" / "report.ipynb")
     try:
         yield root
     finally:
@@ -113,7 +136,7 @@ def test_a_failing_step_stops_what_follows(project: Path) -> None:
     ran = dockyard(project, "pipeline", "run")
     assert ran.returncode == 1, ran.stderr[-3000:]
     assert ran.stderr.strip().splitlines()[-2:] == [
-        "error: pipeline step validate failed with exit code 3; not run: train",
+        "error: pipeline step validate failed with exit code 3; not run: train, report",
         "hint: its last log lines are above; after fixing it, rerun from there: "
         "dockyard pipeline run --from validate"]
     assert "  | validate: expectation 'amount_is_audited' failed for 30 rows" in ran.stderr
@@ -130,10 +153,15 @@ def test_fixed_pipeline_completes_with_output_on_the_host(project: Path) -> None
     assert ran.returncode == 0, ran.stderr[-3000:]
     steps = json.loads(ran.stdout)["steps"]
     assert [(s["name"], s["state"], s["exit_code"]) for s in steps] == [
-        ("etl", "exited", 0), ("validate", "exited", 0), ("train", "exited", 0)]
+        ("etl", "exited", 0), ("validate", "exited", 0), ("train", "exited", 0),
+        ("report", "exited", 0)]
     assert all(s["seconds"] > 0 for s in steps)
     model = json.loads((project / "outputs" / "model.json").read_text())
     assert model == {"total": sum(d * 10 for d in range(1, 31)), "step": "train"}
+    # The notebook step: typed parameters, the kernel in notebooks/, the executed copy kept.
+    assert (project / "outputs" / "report.txt").read_text() == "True ['north'] int notebooks\n"
+    executed = nbformat.read(project / "notebooks" / "report.executed.ipynb", as_version=4)
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
 
 
 def test_from_step_reruns_only_what_follows(project: Path) -> None:
@@ -141,7 +169,7 @@ def test_from_step_reruns_only_what_follows(project: Path) -> None:
     (project / "outputs" / "model.json").unlink()
     ran = dockyard(project, "pipeline", "run", "--from", "train")
     assert ran.returncode == 0, ran.stderr[-3000:]
-    assert "running train in stack" in ran.stderr
+    assert "running train -> report in stack" in ran.stderr
     assert (project / "outputs" / "model.json").exists()
     assert (project / "outputs" / "etl-runs.txt").read_text() == runs_before
     assert "train" in ran.stdout and "etl" not in ran.stdout
@@ -151,7 +179,8 @@ def test_unknown_from_step(project: Path) -> None:
     ran = dockyard(project, "pipeline", "run", "--from", "deploy")
     assert ran.returncode == 1
     assert ran.stderr.strip().splitlines()[-2:] == [
-        "error: --from deploy: no step named 'deploy'", "hint: steps: etl, validate, train"]
+        "error: --from deploy: no step named 'deploy'",
+        "hint: steps: etl, validate, train, report"]
 
 
 @pytest.fixture

@@ -2,42 +2,35 @@
 
 The runner (runtime/run_notebook.py) does the work the way Jupyter does it: papermill executes
 the notebook with the kernel in the notebook's own folder. This module checks what the user
-asked for against the project, and builds the runner's argv with `notebook_argv` — the one
-place that argv is written, for `dockyard run NOTEBOOK` and for anything else that runs a
-notebook in the image (a pipeline step).
+asked for against the project; the runner's argv comes from `dockyard.plan.notebook`'s
+`notebook_argv` — the one place that argv is written, for `dockyard run NOTEBOOK` and for
+notebook pipeline steps alike.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from dockyard.app.context import Project
 from dockyard.app.running import project_workload
 from dockyard.engine import containers as ctr
 from dockyard.engine._cmd import Engine
 from dockyard.errors import UserError
+from dockyard.plan.notebook import (
+    NOTEBOOK_RUNNER,
+    NotebookJob,
+    ParamValue,
+    executed_copy,
+    notebook_argv,
+    sibling,
+)
 
-NOTEBOOK_RUNNER = "/opt/dockyard/runtime/run_notebook.py"
+__all__ = ["ERROR_MARKER", "NOTEBOOK_RUNNER", "NotebookJob", "NotebookRun", "ParamValue",
+           "notebook_argv", "notebook_job", "run_notebook"]
+
 ERROR_MARKER = "DOCKYARD_CELL_ERROR: "  # the runner's last line when a cell fails
-
-# What a typed parameter may be: what both TOML and JSON can say.
-ParamValue = str | int | float | bool | list[object] | dict[str, object]
-
-
-@dataclass(frozen=True)
-class NotebookJob:
-    """One headless run. Paths are POSIX and relative to the project root, which is the
-    container's working directory; the kernel itself starts in the notebook's folder."""
-
-    notebook: str
-    output: str
-    html: str = ""  # "": no HTML rendering
-    parameters: tuple[tuple[str, str], ...] = ()  # as typed: papermill infers int/float/bool
-    values: tuple[tuple[str, ParamValue], ...] = ()  # already typed (a spec's table): as JSON
-    timeout: int = 600  # per cell, seconds; 0: none
 
 
 @dataclass(frozen=True)
@@ -59,10 +52,10 @@ def notebook_job(root: Path, notebook: str, *, output: str = "", html: bool = Fa
     if not rel.endswith(".ipynb") or not (root / rel).is_file():
         raise UserError(f"notebook {notebook!r} not found",
                         hint="give the path of an .ipynb file inside the project")
-    out = _inside(root, output, "--output") if output else _sibling(rel, ".executed.ipynb")
+    out = _inside(root, output, "--output") if output else executed_copy(rel)
     if not out.endswith(".ipynb"):
         raise UserError(f"--output {output!r} must end in .ipynb",
-                        hint=f"for example: --output {_sibling(rel, '.out.ipynb')}")
+                        hint=f"for example: --output {sibling(rel, '.out.ipynb')}")
     if out == rel:
         raise UserError(f"--output {output!r} is the notebook itself",
                         hint="name another file; the notebook is never overwritten")
@@ -72,20 +65,8 @@ def notebook_job(root: Path, notebook: str, *, output: str = "", html: bool = Fa
                             hint="-p NAME VALUE, for example: -p alpha 0.5")
     if timeout < 0:
         raise UserError(f"--timeout {timeout} is negative", hint="seconds per cell; 0: none")
-    return NotebookJob(rel, out, _sibling(out, ".html") if html else "", tuple(parameters),
+    return NotebookJob(rel, out, sibling(out, ".html") if html else "", tuple(parameters),
                        tuple(values), timeout)
-
-
-def notebook_argv(job: NotebookJob) -> tuple[str, ...]:
-    """The runner's command line inside the image (see runtime/run_notebook.py's docstring)."""
-    argv = ["python3", NOTEBOOK_RUNNER, job.notebook, job.output]
-    if job.values:
-        argv += ["--parameters-json", json.dumps(dict(job.values), sort_keys=True)]
-    for name, value in job.parameters:
-        argv += ["-p", name, value]
-    if job.html:
-        argv += ["--html", job.html]
-    return (*argv, "--timeout", str(job.timeout))
 
 
 def run_notebook(engine: Engine, project: Project, image: str, job: NotebookJob,
@@ -121,8 +102,3 @@ def _inside(root: Path, path: str, what: str) -> str:
         raise UserError(f"{what} {path!r} is outside the project folder",
                         hint="the container sees only the project; use a path inside it, "
                              "or pass -C to another folder") from None
-
-
-def _sibling(rel: str, suffix: str) -> str:
-    path = PurePosixPath(rel)
-    return str(path.with_name(path.name.removesuffix(".ipynb") + suffix))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dockyard.cli import (
+    airflow_cmd,
     build_cmds,
     deploy_cmds,
     doctor_cmd,
@@ -13,5 +14,5 @@ from dockyard.cli import (
 )
 from dockyard.cli._main import cli, main
 
-__all__ = ["build_cmds", "cli", "deploy_cmds", "doctor_cmd", "main", "project_cmds", "run_cmds",
-           "serve_cmds", "stack_cmds"]
+__all__ = ["airflow_cmd", "build_cmds", "cli", "deploy_cmds", "doctor_cmd", "main", "project_cmds",
+           "run_cmds", "serve_cmds", "stack_cmds"]

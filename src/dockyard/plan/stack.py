@@ -22,6 +22,7 @@ from dockyard.plan.defaults import (
     lab_health_url,
     project_mount,
 )
+from dockyard.plan.notebook import NotebookJob, executed_copy, notebook_argv
 from dockyard.plan.services import DATA_KINDS, client_env, data_workloads, published_ports
 from dockyard.spec.catalog import FRAMEWORKS
 from dockyard.spec.stack import ServiceSpec, StackSpec, StepSpec
@@ -133,7 +134,8 @@ def pipeline_step(step: StepSpec, stack: StackSpec, ctx: ProjectContext) -> Work
     w = _base(ctx, stack, step.name, "step")
     after = tuple(Dependency(name, "completed") for name in step.after)
     return replace(
-        w, command=step.command, retries=step.retries, restart="no",
+        w, command=step_command(step), retries=step.retries, restart="no",
+        retry_delay=step.retry_delay, timeout=step.timeout,
         profiles=(GPU_PROFILE if step.gpu else PIPELINE_PROFILE,),
         env=merge_env(w.env, (env("DOCKYARD_STEP", step.name),), plain_env(step.env)),
         depends_on=merge_named(w.depends_on, after),
@@ -141,3 +143,14 @@ def pipeline_step(step: StepSpec, stack: StackSpec, ctx: ProjectContext) -> Work
                             -1 if step.gpu else 0),
     )
 
+
+
+def step_command(step: StepSpec) -> tuple[str, ...]:
+    """A step's command; a notebook step runs the notebook runner as `dockyard run NOTEBOOK`
+    does (the kernel in the notebook's folder, the executed copy kept in the project), its
+    parameters typed as the spec gives them, one cell limited to the step's timeout."""
+    if not step.notebook:
+        return step.command
+    job = NotebookJob(step.notebook, step.output or executed_copy(step.notebook),
+                      values=step.parameters, timeout=step.timeout or NotebookJob.timeout)
+    return notebook_argv(job)

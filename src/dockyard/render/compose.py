@@ -66,16 +66,21 @@ def user(u: User) -> str:
 
 
 def command(w: Workload) -> list[str]:
-    """The command; with retries, wrapped in a loop in the container: Compose restarts would
-    race its own `service_completed_successfully` check, a loop in the container does not."""
+    """The command; with retries or a time limit, wrapped in a loop in the container: Compose
+    restarts would race its own `service_completed_successfully` check, a loop in the
+    container does not. The limit is coreutils' `timeout` (exit 124), as in project images."""
     argv = [literal(a) for a in w.command]
-    if not w.retries:
+    if not w.retries and not w.timeout:
         return argv
+    run = f'timeout -k 10 {w.timeout} "$$@"' if w.timeout else '"$$@"'
+    if not w.retries:
+        return ["sh", "-c", f"exec {run}", w.name, *argv]
     n = w.retries
-    script = (f"n=0; while :; do \"$$@\" && exit 0; s=$$?; n=$$((n+1)); "
+    delay = str(w.retry_delay) if w.retry_delay else "$$((n*2))"
+    script = (f"n=0; while :; do {run} && exit 0; s=$$?; n=$$((n+1)); "
               f"if [ $$n -gt {n} ]; then exit $$s; fi; "
               f"echo \"dockyard: {w.name} failed (exit $$s), retry $$n of {n} "
-              f"in $$((n*2))s\" >&2; sleep $$((n*2)); done")
+              f"in {delay}s\" >&2; sleep {delay}; done")
     return ["sh", "-c", script, w.name, *argv]
 
 

@@ -176,7 +176,8 @@ PackageName = Annotated[str, _pydantic(package_name, "spec_package")]
 # Error types whose message is already a sentence for the user (see spec.load._describe).
 CUSTOM_TYPES = frozenset({"spec_path", "spec_folder", "spec_url", "spec_image", "spec_host",
                           "spec_predictor", "spec_env_name", "spec_text", "spec_requirement",
-                          "spec_package", "spec_choice"})
+                          "spec_package", "spec_choice", "spec_schedule",
+                          "spec_duration", "spec_parameters"})
 
 
 def requirement_name(line: str) -> str:

@@ -13,6 +13,7 @@ from dockyard.errors import SpecError
 from dockyard.plan.defaults import API_PORT
 from dockyard.project import ProjectView
 from dockyard.spec.catalog import CATALOG, FRAMEWORKS, KINDS, Kind
+from dockyard.spec.checks import relative_path
 from dockyard.spec.dashboard import find_apps, framework_of
 from dockyard.spec.graph import graph_problems, topological
 from dockyard.spec.model import UserSpec
@@ -46,14 +47,15 @@ def resolve_stack(user: UserSpec, spec: Spec, view: ProjectView, file: str) -> S
     services = [svc for name, section in user.services.items()
                 if (svc := _service(name, section, spec, view, problems)) is not None]
     _check_duplicate_kinds(services, user, problems)
-    steps = _steps(user, services, problems)
+    steps = _steps(user, services, view, problems)
     _check_ports(services, problems)
     if problems:
         first_key = problems[0].split(":", 1)[0]
         raise SpecError(file or "dockyard.toml", problems,
                         hint=f"fix [{_table(first_key)}] in {file or 'dockyard.toml'}")
     services.sort(key=lambda s: (KINDS.index(s.kind), s.name))
-    return StackSpec(compose_project_name(spec.project_key), tuple(services), tuple(steps))
+    return StackSpec(compose_project_name(spec.project_key), tuple(services), tuple(steps),
+                     schedule=user.pipeline.schedule or "")
 
 
 def _table(key: str) -> str:
@@ -203,7 +205,8 @@ def compose_names(services: list[ServiceSpec] | tuple[ServiceSpec, ...]) -> set[
     return names
 
 
-def _steps(user: UserSpec, services: list[ServiceSpec], problems: _Problems) -> list[StepSpec]:
+def _steps(user: UserSpec, services: list[ServiceSpec], view: ProjectView,
+           problems: _Problems) -> list[StepSpec]:
     sections = user.pipeline.steps
     taken = compose_names(services)
     for name, section in sections.items():
@@ -215,19 +218,57 @@ def _steps(user: UserSpec, services: list[ServiceSpec], problems: _Problems) -> 
             problems.add(key, f'the name "{name}" is taken by a service of the stack')
         if not split_command(section.command):
             problems.add(f"{key}.command", "must not be empty")
+        _check_notebook(key, section, view, problems)
     after = {name: tuple(s.after) for name, s in sections.items()}
     for step, message in graph_problems(after):
         problems.add(f"pipeline.steps.{step}.after", message)
     if problems:
         return []
-    return [_step(name, sections[name]) for name in topological(after)]
+    delay = user.pipeline.retry_delay or 0
+    return [_step(name, sections[name], delay) for name in topological(after)]
 
 
-def _step(name: str, section: StepSection) -> StepSpec:
+def notebook_of(section: StepSection) -> str:
+    """The notebook a step runs: its command is one `.ipynb` path; else ""."""
+    command = split_command(section.command)
+    return command[0] if len(command) == 1 and command[0].endswith(".ipynb") else ""
+
+
+def _check_notebook(key: str, section: StepSection, view: ProjectView,
+                    problems: _Problems) -> None:
+    """A notebook step names a notebook of the project; parameters and output are its own."""
+    notebook = notebook_of(section)
+    if not notebook:
+        for setting in ("parameters", "output"):
+            if setting in section.model_fields_set:
+                problems.add(f"{key}.{setting}", "only a notebook step has one (its command "
+                                                 'is one notebook: command = "nb.ipynb")')
+        return
+    try:
+        rel = relative_path(notebook)
+    except ValueError as exc:
+        problems.add(f"{key}.command", f'"{notebook}": {exc}')
+        return
+    if not view.exists(rel):
+        problems.add(f"{key}.command", f'no notebook "{rel}" in the project')
+    if section.output is not None and (not section.output.endswith(".ipynb")
+                                       or section.output == rel):
+        problems.add(f"{key}.output", f'"{section.output}" must be another .ipynb file than '
+                                      "the notebook (it receives the executed copy)")
+
+
+def _step(name: str, section: StepSection, retry_delay: int) -> StepSpec:
+    notebook = notebook_of(section)
     return StepSpec(name=name, command=split_command(section.command), after=tuple(section.after),
                     retries=section.retries, gpu=section.gpu,
                     resources=Resources(section.cpus, section.memory or ""),
-                    env=tuple(sorted(section.env.items())))
+                    env=tuple(sorted(section.env.items())),
+                    retry_delay=section.retry_delay if section.retry_delay is not None
+                    else retry_delay,
+                    timeout=section.timeout or 0,
+                    notebook=relative_path(notebook) if notebook else "",
+                    parameters=tuple(sorted(section.parameters.items())),
+                    output=section.output or "")
 
 
 def _check_ports(services: list[ServiceSpec], problems: _Problems) -> None:

@@ -18,6 +18,7 @@ from pydantic_core import PydanticCustomError
 
 from dockyard.spec import checks
 from dockyard.spec.checks import Host, ImageRef, Predictor, RelativePath
+from dockyard.spec.schedule import check_schedule, seconds
 
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 MEMORY = re.compile(r"^[0-9]+(\.[0-9]+)? ?[kKmMgGtT]?[iI]?[bB]?$")
@@ -42,8 +43,58 @@ def _env(value: object) -> dict[str, str]:
     return value
 
 
+def _schedule(value: object) -> str:
+    if not isinstance(value, str):
+        raise PydanticCustomError("spec_schedule", 'expected a cron line such as "0 3 * * *" '
+                                                   'or a preset such as "@daily"')
+    try:
+        return check_schedule(value.strip())
+    except ValueError as exc:
+        raise PydanticCustomError("spec_schedule", str(exc)) from None
+
+
+def _duration(value: object) -> int:
+    try:
+        return seconds(value)
+    except ValueError as exc:
+        raise PydanticCustomError("spec_duration", str(exc)) from None
+
+
+# What a notebook parameter may be: what both TOML and JSON can say (no dates).
+ParamValue = str | int | float | bool | list[object] | dict[str, object]
+
+
+def _parameters(value: object) -> dict[str, ParamValue]:
+    if not isinstance(value, dict):
+        raise PydanticCustomError("spec_parameters", "expected a table such as {alpha = 0.5}")
+    for name, item in value.items():
+        if not (isinstance(name, str) and name.isidentifier()):
+            raise PydanticCustomError("spec_parameters",
+                                      f"{name!r} is not a Python variable name")
+        if not _jsonable(item):
+            raise PydanticCustomError("spec_parameters",
+                                      f"{name}: only strings, numbers, booleans, arrays and "
+                                      "tables can be passed to a notebook")
+    return value
+
+
+def _jsonable(value: object) -> bool:
+    if isinstance(value, str | int | float | bool):
+        return True
+    if isinstance(value, list):
+        return all(_jsonable(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _jsonable(v) for k, v in value.items())
+    return False
+
+
 Command = Annotated[str | list[str], PlainValidator(_command)]
 Env = Annotated[dict[str, str], PlainValidator(_env)]
+Schedule = Annotated[str, PlainValidator(_schedule)]
+Duration = Annotated[int, PlainValidator(_duration)]
+Parameters = Annotated[dict[str, ParamValue], PlainValidator(_parameters)]
+
+
 def _memory(value: object) -> str:
     if isinstance(value, str) and MEMORY.match(value):
         return value
@@ -85,11 +136,16 @@ class ServiceSection(_Section):
 
 
 class StepSection(_Section):
-    """One pipeline step: a command in the project's image."""
+    """One pipeline step: a command in the project's image, or a notebook (`command` is one
+    `.ipynb` path) run as `dockyard run NOTEBOOK -p` runs it."""
 
     command: Command
     after: list[str] = Field(default_factory=list)
     retries: int = Field(default=0, ge=0, le=10)
+    retry_delay: Duration | None = None  # seconds between attempts; [pipeline]'s by default
+    timeout: Duration | None = None  # the longest one attempt may run; none by default
+    parameters: Parameters = Field(default_factory=dict)  # notebook steps: papermill's
+    output: RelativePath | None = None  # notebook steps: the executed copy
     gpu: bool = False
     cpus: float | None = Field(default=None, gt=0, le=512)
     memory: Memory | None = None
@@ -97,6 +153,8 @@ class StepSection(_Section):
 
 
 class PipelineSection(_Section):
+    schedule: Schedule | None = None  # cron line or preset: Airflow's schedule, a CronJob's
+    retry_delay: Duration | None = None  # the steps' default
     steps: dict[str, StepSection] = Field(default_factory=dict)
 
 
@@ -144,12 +202,17 @@ class ServiceSpec:
 @dataclass(frozen=True)
 class StepSpec:
     name: str
-    command: tuple[str, ...]
+    command: tuple[str, ...]  # a notebook step: (notebook,)
     after: tuple[str, ...] = ()
     retries: int = 0
     gpu: bool = False
     resources: Resources = field(default_factory=Resources)
     env: tuple[tuple[str, str], ...] = ()
+    retry_delay: int = 0  # seconds; 0: the target's default
+    timeout: int = 0  # seconds; 0: none
+    notebook: str = ""  # the notebook a notebook step runs (POSIX, relative to the project)
+    parameters: tuple[tuple[str, ParamValue], ...] = ()  # notebook steps, typed
+    output: str = ""  # notebook steps: the executed copy; "": `dockyard run`'s default
 
 
 @dataclass(frozen=True)
@@ -159,6 +222,7 @@ class StackSpec:
     project: str  # the Compose project name
     services: tuple[ServiceSpec, ...] = ()
     steps: tuple[StepSpec, ...] = ()
+    schedule: str = ""  # the pipeline's, for schedulers (Airflow, a CronJob); "": none
 
     def service(self, kind: str) -> ServiceSpec | None:
         return next((s for s in self.services if s.kind == kind), None)

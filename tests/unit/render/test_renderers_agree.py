@@ -19,8 +19,9 @@ from typing import Any
 import pytest
 
 from dockyard.app.context import load_project
+from dockyard.plan.pipeline import Pipeline
 from dockyard.plan.stack import stack_workloads
-from dockyard.render import compose, docker_run
+from dockyard.render import airflow, compose, docker_run
 from dockyard.workload import (
     LABEL_PROJECT,
     LABEL_ROLE,
@@ -37,6 +38,7 @@ from dockyard.workload import (
     env,
     secret_env,
 )
+from tests.unit.render.airflow_reader import Dag, plain, read_dag
 from tests.unit.stack.helpers import context_of, fixed_key, stack_of
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden"
@@ -47,28 +49,47 @@ COMPARED = ("name", "role", "project", "image", "command", "workdir", "env", "mo
             "restart", "stop_timeout")
 # Fields a target cannot express, with the reason; the renderer refuses them (docker run) or
 # the field means nothing there.
+_TASK = {"ports": "refused: a task publishes nothing", "probe": "refused: a task runs to "
+         "its end", "replicas": "refused: one task per step",
+         "secret_files": "refused: secrets reach a task as environment variables",
+         "restart": "Airflow retries a task (retries, retry_delay), never restarts it",
+         "stop_timeout": "Airflow ends a task at its execution_timeout",
+         "profiles": "every step of the DAG runs; a GPU step asks for GPUs itself"}
 NOT_IN = {
     "docker_run": {"depends_on": "one container: nothing to wait for",
                    "profiles": "one container, started because it was asked for",
                    "replicas": "one container", "secret_files": "no file secrets outside swarm",
                    "retries": "the caller reruns a failed `docker run`",
+                   "retry_delay": "the caller reruns a failed `docker run`",
+                   "timeout": "`dockyard run` runs until the command ends",
                    "local_image": "docker run never pulls an image it has; dockyard checks "
-                                  "the image exists before running",
-                   "timeout": "a step's limit: pipeline targets (Kubernetes, Airflow) only",
-                   "retry_delay": "a step's setting: pipeline targets only"},
+                                  "the image exists before running"},
+    "compose": {"remove": "Compose keeps a service's container until `down`"},
     "kubernetes": {"replicas": "the API's count is [deploy]'s (replicas, or the autoscaler's "
                                "range); every other pod runs one",
                    "local_image": "a cluster pulls every image: a local build is named by its "
                                   "registry reference (pinned by digest once pushed)",
                    "remove": "pods belong to their controller"},
-    "compose": {"remove": "Compose keeps a service's container until `down`",
-                "timeout": "a step's limit: pipeline targets (Kubernetes, Airflow) only",
-                "retry_delay": "Compose steps retry in their own loop (2 s, 4 s, …)"},
+    "airflow_docker": {
+        **_TASK, "read_only": "refused: DockerOperator has no read-only root filesystem",
+        "drop_caps": "DockerOperator has no cap_drop: the step runs unprivileged as the "
+                     "folder's owner", "no_new_privileges": "DockerOperator has no security_opt",
+        "local_image": "DockerOperator pulls only an image the engine does not have",
+        "remove": "auto_remove='success': a failed step's container stays for its logs",
+        "ports": _TASK["ports"]},
+    "airflow_kubernetes": {**_TASK, "remove": "on_finish_action='delete_succeeded_pod': a "
+                                               "failed pod stays for its logs"},
 }
 ONLY_IN_COMPOSE = ("depends_on", "profiles", "replicas", "secret_files", "retries",
-                   "local_image")
+                   "retry_delay", "timeout", "local_image")
+IN_AIRFLOW = ("name", "role", "project", "image", "command", "workdir", "env", "mounts",
+              "resources", "user", "retries", "retry_delay", "timeout", "depends_on")
+IN_KUBERNETES = (*IN_AIRFLOW, "read_only", "drop_caps", "no_new_privileges", "local_image")
 # What the Kubernetes reader compares besides COMPARED.
 ONLY_IN_K8S = ("depends_on", "profiles", "secret_files", "retries", "timeout", "retry_delay")
+CHECKED_BY = {"docker_run": (*COMPARED, "remove"), "compose": (*COMPARED, *ONLY_IN_COMPOSE),
+              "kubernetes": (*COMPARED, *ONLY_IN_K8S),
+              "airflow_docker": IN_AIRFLOW, "airflow_kubernetes": IN_KUBERNETES}
 
 
 @dataclass(frozen=True)
@@ -89,7 +110,8 @@ def expected(w: Workload, fields: tuple[str, ...]) -> dict[str, Any]:
         "stop_timeout": w.stop_timeout, "remove": w.remove,
         "depends_on": w.depends_on, "profiles": w.profiles, "replicas": w.replicas,
         "secret_files": w.secret_files, "retries": w.retries, "local_image": w.local_image,
-        "timeout": w.timeout, "retry_delay": w.retry_delay,
+        "retry_delay": w.retry_delay if w.retries else 0,  # between attempts, when any
+        "timeout": w.timeout,
     }
     return {key: view[key] for key in fields}
 
@@ -191,11 +213,17 @@ def read_compose(doc: dict[str, Any], name: str) -> dict[str, Any]:
         text = re.sub(r"\$\{[A-Z_]+:[?-][^}]*\}", "", value)
         envs.append((key, unescape(text), secrets))
     command = tuple(unescape(a) for a in doc.get("command", []))
-    retries = 0
-    if command[:2] == ("sh", "-c") and "retry" in command[2]:
-        found = re.search(r"-gt (\d+)", command[2])
-        assert found
-        retries, command = int(found.group(1)), command[4:]
+    retries = retry_delay = timeout = 0
+    if command[:2] == ("sh", "-c") and command[3:4] == (name,):
+        script = command[2]
+        if limit := re.search(r"timeout -k 10 (\d+) ", script):
+            timeout = int(limit.group(1))
+        if found := re.search(r"-gt (\d+)", script):
+            retries = int(found.group(1))
+            delay = re.search(r"sleep (\d+|\$\(\(n\*2\)\));", script)
+            assert delay
+            retry_delay = int(delay.group(1)) if delay.group(1).isdigit() else 0
+        command = command[4:]
     user = None
     if "user" in doc:
         found = re.fullmatch(r"(\$\{[^}]*\}|\d+):(\$\{[^}]*\}|\d+)", doc["user"])
@@ -210,6 +238,7 @@ def read_compose(doc: dict[str, Any], name: str) -> dict[str, Any]:
     return {
         "name": name, "project": doc["labels"][LABEL_PROJECT], "role": doc["labels"][LABEL_ROLE],
         "image": doc["image"], "command": command, "retries": retries,
+        "retry_delay": retry_delay, "timeout": timeout,
         "workdir": doc.get("working_dir", ""), "env": tuple(envs),
         "mounts": tuple(("bind" if m["type"] == "bind" else "scratch" if m["type"] == "tmpfs"
                          else "data" if m["source"].startswith("data") else "volume",
@@ -318,9 +347,7 @@ def test_both_renderers_agree_on_what_both_can_say(w: Workload) -> None:
 def test_every_field_is_checked() -> None:
     fields = {f.name for f in dataclasses.fields(Workload)}
     for renderer, out_of_reach in NOT_IN.items():
-        checked = set(COMPARED) | set(out_of_reach)
-        checked |= {"docker_run": {"remove"}, "compose": set(ONLY_IN_COMPOSE),
-                    "kubernetes": set(ONLY_IN_K8S)}[renderer]
+        checked = set(CHECKED_BY[renderer]) | set(out_of_reach)
         assert fields <= checked, f"{renderer}: nobody checks {sorted(fields - checked)}"
 
 
@@ -469,7 +496,7 @@ def read_k8s(objs: list[dict[str, Any]], w: Workload) -> dict[str, Any]:
         "depends_on": (*(Dependency(t.rsplit(":", 1)[0]) for t in waits),
                        *(Dependency(a, "completed") for a in step["after"])),
         "profiles": (), "retries": step["retries"], "timeout": step["timeout"],
-        "retry_delay": step["retry_delay"],
+        "retry_delay": step["retry_delay"] if step["retries"] else 0,  # between attempts
         "secret_files": tuple(SecretFile(i["path"], SecretRef(i["key"]))
                               for i in secret_items if mounted_secrets),
     }
@@ -583,3 +610,158 @@ def test_a_dropped_kubernetes_field_is_noticed(monkeypatch: pytest.MonkeyPatch) 
     objs = kubernetes.objects(workloads, target)
     api = next(w for w in workloads if w.role == "api")
     assert read_k8s(objs, api) != expected_k8s(api, target)
+
+
+# ---- Airflow DAG tasks, read back (without Airflow: tests/unit/render/airflow_reader.py) ----
+
+PREP = Workload(name="prep", role="step", project="p-1", image="img@sha256:" + "0" * 64,
+                command=("python", "prep.py"), workdir="/workspace", user=User(),
+                drop_caps=("ALL",), restart="no")
+FULL_STEP = dataclasses.replace(
+    PREP, name="train", command=("python", "-c", "print('{{ x }}')", "run.sh"),
+    env=(env("PLAIN", "a $(b) {{c}}"), secret_env("TOKEN"),
+         EnvVar("URL", ("postgres://u:", SecretRef("PW"), "@db/x")),
+         secret_env("OPT", required=False)),
+    mounts=(Mount(".", "/workspace"), Mount("data", "/workspace/data", kind="data"),
+            Mount("raw/in", "/workspace/raw/in", kind="data", read_only=True)),
+    resources=Resources(2.5, "2g", -1), retries=2, retry_delay=30, timeout=600,
+    depends_on=(Dependency("db"), Dependency("prep", "completed")), profiles=("gpu",),
+    local_image=True)
+TARGETS = {op: airflow.AirflowTarget(op, "proj", "/home/me/proj", 1000, 1000,
+                                     network="proj_backend") for op in airflow.OPERATORS}
+
+
+def dag_of(steps: tuple[Workload, ...], operator: airflow.Operator) -> Dag:
+    text = airflow.dag_file(Pipeline("proj", "", steps), TARGETS[operator], "# generated\n")
+    return read_dag(text)
+
+
+def _env_docker(name: str, value: Any) -> tuple[str, str, tuple[str, ...]]:
+    value = plain(value)
+    secrets = tuple(re.findall(r"\{\{ var\.value\.(?:get\(')?([A-Z_]+)", value))
+    text = re.sub(r"\{\{ var\.value\.[^}]*\}\}", "", value)
+    text = re.sub(r"\{% raw %\}(.*?)\{% endraw %\}", r"\1", text)
+    return (name, text, secrets)
+
+
+def read_airflow_docker(dag: Dag, name: str) -> dict[str, Any]:
+    task, c = dag.tasks[name], dag.constants
+    mounts = []
+    for m in task.get("mounts", []):
+        kind = "volume" if m["type"] == "volume" else (
+            "bind" if m["source"] == c["PROJECT_DIR"] else "data")
+        mounts.append((kind, m["target"], m.get("read_only", False)))
+    gpus = task["device_requests"][0]["count"] if "device_requests" in task else 0
+    user = User() if task.get("user") == c["USER"] else User(
+        *(int(x) for x in task["user"].split(":")))
+    return {
+        "name": task["task_id"], "project": task["labels"][LABEL_PROJECT],
+        "role": task["labels"][LABEL_ROLE], "image": task["image"],
+        "command": tuple(plain(a) for a in task["command"]),
+        "workdir": task.get("working_dir", ""),
+        "env": tuple(_env_docker(k, v) for k, v in task["environment"].items()),
+        "mounts": tuple(mounts),
+        "resources": Resources(task.get("cpus"), task.get("mem_limit", ""), gpus),
+        "user": user, **_read_common(dag, task)}
+
+
+def _read_common(dag: Dag, task: dict[str, Any]) -> dict[str, Any]:
+    delay, limit = task.get("retry_delay"), task.get("execution_timeout")
+    return {"retries": task["retries"], "retry_delay": delay["seconds"] if delay else 0,
+            "timeout": limit["seconds"] if limit else 0,
+            "depends_on": tuple(Dependency(u, "completed")
+                                for u in sorted(dag.upstream[task["task_id"]]))}
+
+
+def read_airflow_kubernetes(dag: Dag, name: str) -> dict[str, Any]:
+    task, c = dag.tasks[name], dag.constants
+    envs = []
+    for var in task["env_vars"]:
+        if var["_call"] == "secret_env":
+            envs.append((var["_args"][0], "", (var["_args"][0],)))
+            continue
+        value = plain(var["value"])
+        secrets = tuple(re.findall(r"(?<!\$)\$\(([A-Z_]+)\)", value))
+        text = re.sub(r"(?<!\$)\$\([A-Z_]+\)", "", value).replace("$$(", "$(")
+        envs.append((var["name"], text, secrets))
+    limits = task["container_resources"]["limits"] if "container_resources" in task else {}
+    pod, ctr = c["POD_SECURITY"], task["container_security_context"]
+    assert ctr["_call"] == "security"
+    assert pod["run_as_non_root"] and pod["seccomp_profile"]["type"] == "RuntimeDefault"
+    assert (airflow.GPU_RESOURCE in limits) == ("tolerations" in task)
+    return {
+        "name": task["task_id"], "project": task["labels"][LABEL_PROJECT],
+        "role": task["labels"][LABEL_ROLE], "image": task["image"],
+        "command": tuple(plain(a) for a in [*task["cmds"], *task["arguments"]]),
+        "workdir": airflow.IMAGE_WORKDIR,  # the image's WORKDIR: a pod cannot set one
+        "env": tuple(sorted(envs)),
+        "mounts": tuple(sorted(("data", m["mount_path"], m.get("read_only", False))
+                               for m in task.get("volume_mounts", [])
+                               if m["name"] != "tmp")),
+        "resources": Resources(float(limits["cpu"]) if "cpu" in limits else None,
+                               limits.get("memory", ""),
+                               int(limits.get(airflow.GPU_RESOURCE, 0))),
+        "user": User() if pod["run_as_user"] == airflow.IMAGE_UID else None,
+        "read_only": ctr["_args"][0], "drop_caps": ("ALL",),  # security(): always
+        "no_new_privileges": True, "local_image": task["image_pull_policy"] == "Never",
+        **_read_common(dag, task)}
+
+
+def expected_airflow(w: Workload, operator: str) -> dict[str, Any]:
+    fields = IN_AIRFLOW if operator == "docker" else IN_KUBERNETES
+    want = expected(w, fields)
+    want["depends_on"] = tuple(sorted((d for d in w.depends_on if d.condition == "completed"),
+                                      key=lambda d: d.name))
+    if operator == "kubernetes":
+        # Kubernetes expands `$(NAME)` only from variables defined before: a secret inside a
+        # value is defined as a variable of its own name first.
+        defined = {v.name for v in w.env}
+        extra = [(name, "", (name,)) for name in w.secrets if name not in defined]
+        want["env"] = tuple(sorted([*want["env"], *extra]))
+        want["mounts"] = tuple(sorted(m for m in want["mounts"] if m[0] != "bind"))
+        r = w.resources
+        want["resources"] = Resources(r.cpus, airflow.k8s_quantity(r.memory) if r.memory
+                                      else "", max(r.gpus, 1) if r.gpus else 0)
+    return want
+
+
+def airflow_cases() -> list[tuple[tuple[Workload, ...], str]]:
+    steps = tuple(w for w in stack_case("stack-full") if w.role == "step")
+    return [(steps, "stack-full"), ((PREP, FULL_STEP), "full"),
+            ((PREP, dataclasses.replace(FULL_STEP, name="ro", read_only=True)), "read-only")]
+
+
+@pytest.mark.parametrize("operator", airflow.OPERATORS)
+@pytest.mark.parametrize(("steps", "case"), airflow_cases(), ids=lambda v: v
+                         if isinstance(v, str) else "")
+def test_airflow_keeps_the_workload(steps: tuple[Workload, ...], case: str,
+                                    operator: airflow.Operator) -> None:
+    if operator == "docker" and any(w.read_only for w in steps):
+        with pytest.raises(airflow.NotRenderable, match="read_only"):
+            dag_of(steps, operator)
+        return
+    dag = dag_of(steps, operator)
+    read = read_airflow_docker if operator == "docker" else read_airflow_kubernetes
+    for w in steps:
+        assert read(dag, w.name) == expected_airflow(w, operator), w.name
+
+
+@pytest.mark.parametrize("operator", airflow.OPERATORS)
+@pytest.mark.parametrize("field", ["ports", "probe", "replicas", "secret_files", "restart"])
+def test_airflow_refuses_what_a_task_cannot_say(field: str, operator: airflow.Operator) -> None:
+    value = {"ports": (Port(8080, 80),), "probe": Probe(shell="true"), "replicas": 2,
+             "secret_files": (SecretFile("pw", SecretRef("PW")),),
+             "restart": "unless-stopped"}[field]
+    with pytest.raises(airflow.NotRenderable, match=field):
+        dag_of((dataclasses.replace(PREP, **{field: value}),), operator)
+
+
+def test_airflow_and_compose_agree_on_what_both_can_say() -> None:
+    steps = (PREP, FULL_STEP)
+    dag = dag_of(steps, "docker")
+    for w in steps:
+        from_dag = read_airflow_docker(dag, w.name)
+        from_compose = read_compose(compose.service(w), w.name)
+        for key in ("image", "command", "workdir", "env", "mounts", "resources", "retries",
+                    "retry_delay", "timeout"):
+            assert from_dag[key] == from_compose[key], key

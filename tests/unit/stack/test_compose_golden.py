@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from dockyard.app.context import load_project
+from dockyard.generate.airflow import airflow_artifact, airflow_target
 from dockyard.generate.compose import render_compose
+from dockyard.render.airflow import OPERATORS
 from tests.unit.stack.helpers import context_of, fixed_key, stack_of
 
 GOLDEN = Path(__file__).resolve().parents[2] / "golden"
@@ -28,10 +30,18 @@ UPDATE = os.environ.get("DOCKYARD_UPDATE_GOLDEN") == "1"
 def rendered(case: str) -> dict[str, str]:
     project = fixed_key(load_project(GOLDEN / case / "input"), f"{case}-00000000")
     stack = stack_of(project)
-    return {
+    files = {
         "compose.yaml": render_compose(stack, context_of(project)),
         "stack.json": json.dumps(asdict(stack), indent=2, sort_keys=True) + "\n",
     }
+    if stack.steps:  # the DAG files `dockyard airflow` writes, for each operator
+        name = project.spec.name
+        for operator in OPERATORS:
+            target = airflow_target(stack, operator, name, f"/srv/{name}", 1000, 1000,
+                                    project.deploy if operator == "kubernetes" else None)
+            _, artifact = airflow_artifact(stack, context_of(project), name, target)
+            files[f"airflow-{operator}.py"] = artifact.content
+    return files
 
 
 @pytest.mark.parametrize("case", CASES)
