@@ -145,9 +145,9 @@ def plan(project: Project, *, external: bool = False, schedule: str = "") -> Pla
                         f"{planned.left_out[0][1]})",
                         hint="add [services.api] (or [serve]), a dashboard or [pipeline] steps")
     images = _images(project, deploy, planned)
-    # The [pipeline] schedule reaches here as `schedule` once the spec has it (Airflow branch).
+    # [pipeline] schedule: the same one the Airflow DAG runs on (a CronJob beside the Job).
     target = Target(deploy, tuple((k, v) for k, (v, _) in images.items()),
-                    cluster_config(stack, deploy.name), schedule=schedule)
+                    cluster_config(stack, deploy.name), schedule=schedule or stack.schedule)
     return Planned(planned, target, tuple(note for _, note in images.values() if note))
 
 

@@ -223,8 +223,33 @@ def test_compose_and_the_dag_have_the_same_steps_and_edges(pipeline_project: Pat
     assert ran.code == 0, ran.stderr
     dag = read_dag((pipeline_project / "dags" / "salesflow_pipeline.py").read_text())
     compose = compose_graph(document(pipeline_project), set(dag.tasks))
-    assert_same_graph(compose=compose, airflow=dag.upstream)
+    assert_same_graph(compose=compose, airflow=dag.upstream,
+                      kubernetes=kubernetes_graph(pipeline_project))
     assert set(dag.tasks) == {"prepare", "validate", "train", "report"}
+
+
+def kubernetes_graph(root: Path) -> dict[str, set[str]]:
+    """The Kubernetes layout's pipeline Job: its steps and edges (the annotation), in an order
+    the init containers follow; the CronJob runs the same pod on the spec's schedule."""
+    import yaml
+
+    from dockyard.render.kubernetes import STEPS_ANNOTATION
+
+    ran = run_dockyard("-C", str(root), "k8s", "--json", env=NO_ENGINE)
+    assert ran.code == 0, ran.stderr
+    base = root / "k8s" / "base"
+    job = yaml.safe_load((base / "pipeline-job.yaml").read_text())
+    cron = yaml.safe_load((base / "pipeline-cronjob.yaml").read_text())
+    assert cron["spec"]["schedule"] == "@daily"
+    assert cron["spec"]["jobTemplate"]["spec"]["template"] == job["spec"]["template"]
+    steps = json.loads(job["metadata"]["annotations"][STEPS_ANNOTATION])
+    graph = {s["name"]: set(s["after"]) for s in steps}
+    pod = job["spec"]["template"]["spec"]
+    order = [c["name"] for c in (*pod.get("initContainers", []), *pod["containers"])
+             if c["name"] in graph]
+    for step, after in graph.items():  # init containers run in order: upstream first
+        assert all(order.index(a) < order.index(step) for a in after), (step, order)
+    return graph
 
 
 def test_the_drift_check_notices_a_missing_edge() -> None:
