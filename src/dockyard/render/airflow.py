@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from dockyard.plan.pipeline import Pipeline, identifier
+from dockyard.render.k8s_pod import mebibytes
 from dockyard.workload import LABEL_PROJECT, LABEL_ROLE, EnvVar, Mount, SecretRef, Workload
 
 Operator = Literal["docker", "kubernetes"]
@@ -540,21 +541,12 @@ def _k8s_env(w: Workload) -> list[str]:
     return found
 
 
-def k8s_quantity(memory: str) -> str:
-    """Docker's sizes ("512m", "2g": binary units) as Kubernetes quantities ("512Mi", "2Gi")."""
-    found = re.fullmatch(r"([0-9]+(?:\.[0-9]+)?) ?([kKmMgGtT]?)[iI]?[bB]?", memory.strip())
-    if not found:
-        raise NotRenderable(f"memory {memory!r} is not a size")
-    number, unit = found.groups()
-    return number + (unit.upper() + "i" if unit else "")
-
-
 def _k8s_resources(w: Workload, gpu_resource: str) -> str:
     limits: list[tuple[str, str]] = []
     if w.resources.cpus is not None:
         limits.append(("cpu", q(f"{w.resources.cpus:g}")))
     if w.resources.memory:
-        limits.append(("memory", q(k8s_quantity(w.resources.memory))))
+        limits.append(("memory", q(mebibytes(w.resources.memory))))
     if w.resources.gpus:
         # A pod asks for a number of GPUs; "all of the host's" (-1) becomes one.
         limits.append((gpu_resource, q(str(max(w.resources.gpus, 1)))))

@@ -11,7 +11,7 @@ file is written. Defaults come from the serve section and `[gpu]`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Literal
 
@@ -262,18 +262,15 @@ def _resources(s: ResourcesSection, workers: int, problems: list[str]) -> tuple[
                        s.requests.memory or DEFAULT_REQUESTS.memory)
     limits = Amounts(s.limits.cpu or cpu_limit, s.limits.memory or DEFAULT_LIMITS.memory)
     # A request above its limit is refused by the API server; a default that would be is raised.
-    if _amount(requests.cpu) > _amount(limits.cpu):
-        if s.limits.cpu:
-            problems.append(f"deploy.resources.requests.cpu: {requests.cpu} is above the limit "
-                            f"{limits.cpu}")
+    for kind in ("cpu", "memory"):
+        asked, limit = getattr(requests, kind), getattr(limits, kind)
+        if _amount(asked) <= _amount(limit):
+            continue
+        if getattr(s.limits, kind):
+            problems.append(f"deploy.resources.requests.{kind}: {asked} is above the limit "
+                            f"{limit}")
         else:
-            limits = Amounts(requests.cpu, limits.memory)
-    if _amount(requests.memory) > _amount(limits.memory):
-        if s.limits.memory:
-            problems.append(f"deploy.resources.requests.memory: {requests.memory} is above the "
-                            f"limit {limits.memory}")
-        else:
-            limits = Amounts(limits.cpu, requests.memory)
+            limits = replace(limits, **{kind: asked})
     return requests, limits
 
 

@@ -22,6 +22,7 @@ from dockyard.app.context import load_project
 from dockyard.plan.pipeline import Pipeline
 from dockyard.plan.stack import stack_workloads
 from dockyard.render import airflow, compose, docker_run
+from dockyard.render.k8s_pod import mebibytes
 from dockyard.workload import (
     LABEL_PROJECT,
     LABEL_ROLE,
@@ -720,7 +721,7 @@ def expected_airflow(w: Workload, operator: str) -> dict[str, Any]:
         want["env"] = tuple(sorted([*want["env"], *extra]))
         want["mounts"] = tuple(sorted(m for m in want["mounts"] if m[0] != "bind"))
         r = w.resources
-        want["resources"] = Resources(r.cpus, airflow.k8s_quantity(r.memory) if r.memory
+        want["resources"] = Resources(r.cpus, mebibytes(r.memory) if r.memory
                                       else "", max(r.gpus, 1) if r.gpus else 0)
     return want
 
