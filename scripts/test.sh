@@ -13,15 +13,19 @@ if [[ -f $serve_reqs ]] && ! sha256sum --status -c "$stamp" 2>/dev/null; then
   .venv/bin/pip install -q -r "$serve_reqs"
   sha256sum "$serve_reqs" > "$stamp"
 fi
-# Tools whose dependencies clash with ours live in venvs of their own under .tools/, each
-# reinstalled when its requirement line changes: checkov (policy checks of rendered Kubernetes
-# YAML) and Apache Airflow with its Docker and Kubernetes providers (the generated DAGs run on it).
+# Tools whose dependencies clash with ours live in venvs of their own, outside the checkout so
+# that every clone of this machine shares them (DOCKYARD_TOOLS, default ~/.cache/dockyard/tools),
+# each reinstalled when its requirement line changes: checkov (policy checks of rendered
+# Kubernetes YAML) and Apache Airflow with its Docker and Kubernetes providers (the generated
+# DAGs run on it).
+tools=${DOCKYARD_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/dockyard/tools}
 tool_venv() {
   local name=$1; shift
-  local dir=.tools/$name want="$*"
+  local dir=$tools/$name want="$*"
   if [[ ! -x $dir/bin/python || "$(cat "$dir/.requirements" 2>/dev/null)" != "$want" ]]; then
     echo "[test] installing $name into $dir" >&2
     rm -rf "$dir"
+    mkdir -p "$tools"
     python3 -m venv "$dir"
     "$dir/bin/pip" install -q --upgrade pip >/dev/null
     "$dir/bin/pip" install -q "$@"
@@ -30,8 +34,8 @@ tool_venv() {
 }
 tool_venv checkov "checkov>=3.2"
 tool_venv airflow "apache-airflow>=3.0,<4" "apache-airflow-providers-docker>=4" "apache-airflow-providers-cncf-kubernetes>=10"
-export DOCKYARD_CHECKOV=$here/.tools/checkov/bin/checkov
-export DOCKYARD_AIRFLOW_PYTHON=$here/.tools/airflow/bin/python
+export DOCKYARD_CHECKOV=$tools/checkov/bin/checkov
+export DOCKYARD_AIRFLOW_PYTHON=$tools/airflow/bin/python
 .venv/bin/ruff check src tests bench
 .venv/bin/mypy
 # The slowest tests are named in every run: where a 30-minute CI budget goes.
