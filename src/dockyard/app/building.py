@@ -19,6 +19,7 @@ from dockyard.engine.images import (
     BuildResult,
     build,
     image_exists,
+    image_id,
     image_python,
     latest_image,
     log_hint,
@@ -143,12 +144,28 @@ def build_project(engine: Engine, project: Project, *, tag: str = "", base: str 
 def build_logged(engine: Engine, project: Project, request: BuildRequest,
                  on_line: Callable[[str], None] | None) -> BuildResult:
     """Build; on failure the whole log goes to .dockyard/build.log, which the hint names."""
+    previous = image_id(engine, request.tag)
     try:
-        return build(engine, request, on_line)
+        result = build(engine, request, on_line)
     except BuildFailed as exc:
         files.write_text(project.root, BUILD_LOG, exc.log)
         exc.hint = log_hint(project.root / BUILD_LOG)
         raise
+    if previous and previous != result.id:
+        drop_replaced(engine, previous, project.spec.project_key)
+    return result
+
+
+def drop_replaced(engine: Engine, old_id: str, project_key: str) -> None:
+    """The image a rebuild moved the tag away from is removed when it is this project's and
+    nothing else names it: every edit would otherwise leave a dangling image behind (a day of
+    rebuilds filled a 100 GB disk here). The engine refuses while a container uses it, and
+    BuildKit's cache keeps its layers for the next build either way."""
+    out = engine.docker("image", "inspect", "--format",
+                        f'{{{{index .Config.Labels "{LABEL_PROJECT}"}}}} {{{{len .RepoTags}}}}',
+                        old_id, check=False)
+    if out.returncode == 0 and out.stdout.split() == [project_key, "0"]:
+        engine.docker("rmi", old_id, check=False)
 
 
 def resolve_dependencies(project: Project, ca_cert: Path | None,

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dockyard.app.building import BaseChoice, choose_base, image_labels
+from dockyard.app.building import BaseChoice, build_logged, choose_base, image_labels
 from dockyard.app.context import Project, resolve_ca_cert
 from dockyard.app.running import port_free
 from dockyard.engine import containers as ctr
@@ -21,7 +21,6 @@ from dockyard.engine.images import (
     LABEL_ROLE,
     BuildRequest,
     BuildResult,
-    build,
     latest_image,
 )
 from dockyard.engine.ready import HttpReady
@@ -142,7 +141,8 @@ def build_serving(engine: Engine, project: Project, target: ServeTarget, *, tag:
         labels=(*image_labels(project, choice), (LABEL_ROLE, "serve")),
         ca_cert=resolve_ca_cert(ca_cert), secrets=project.index_secrets(),
     )
-    return ServeBuild(build(engine, request, on_line), choice, target, tuple(requirements))
+    return ServeBuild(build_logged(engine, project, request, on_line), choice, target,
+                      tuple(requirements))
 
 
 def _model_pins(project: Project, target: ServeTarget) -> list[str]:

@@ -126,3 +126,23 @@ def test_declaration_sites_name_file_and_line(root: Path) -> None:
     assert declaration_sites(project, "Because pandas==9 does not exist") == [
         ("pandas", "requirements.txt:1")]
     assert declaration_sites(project, "nothing relevant") == []
+
+
+@pytest.mark.parametrize(("described", "removed"), [
+    ("{key} 0", True),  # this project's, no other name: removed
+    ("{key} 1", False),  # still tagged elsewhere: kept
+    ("other-project-1234 0", False),  # another project's: never touched
+])
+def test_a_rebuild_removes_the_image_it_replaced(root: Path, engine: FakeEngine,
+                                                 described: str, removed: bool) -> None:
+    project = load_project(root)
+    old = "sha256:" + "0" * 64
+    engine.answer("build", stdout=BUILD_LOG, then=write_iid)
+    engine.answer("image", "inspect", stdout="99\n")
+    engine.answer("image", "inspect", "--format", "{{.Id}}", "t:1", stdout=old + "\n")
+    engine.answer("image", "inspect", "--format",
+                  '{{index .Config.Labels "dev.dockyard.project"}} {{len .RepoTags}}', old,
+                  stdout=described.format(key=project.spec.project_key) + "\n")
+    outcome = building.build_project(engine, project, tag="t:1")
+    assert outcome.result.id != old
+    assert bool(engine.ran("rmi", old)) is removed
