@@ -70,11 +70,13 @@ def secret_env(name: str, required: bool = True) -> EnvVar:
 class Mount:
     """`bind`: a host path (relative paths are the project folder's); `volume`: a named volume
     of the stack; `data`: a data folder of the project, shared by every container through one
-    volume bound to the host folder (`source` is the folder, relative to the project)."""
+    volume bound to the host folder (`source` is the folder, relative to the project);
+    `scratch`: an empty folder the container may write to, gone with it (a tmpfs, a Kubernetes
+    emptyDir) — what an image writes besides its data when its root filesystem is read-only."""
 
     source: str
     target: str
-    kind: Literal["bind", "volume", "data"] = "bind"
+    kind: Literal["bind", "volume", "data", "scratch"] = "bind"
     read_only: bool = False
 
 
@@ -144,6 +146,8 @@ class Workload:
     no_new_privileges: bool = True
     restart: Restart = ""
     retries: int = 0  # a one-shot's attempts after the first
+    timeout: int = 0  # seconds a one-shot may run; 0: no limit
+    retry_delay: int = 0  # seconds between a one-shot's attempts; 0: the target's default
     depends_on: tuple[Dependency, ...] = ()
     replicas: int = 1
     local_image: bool = False  # built by dockyard, on no registry: never pulled

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dockyard.cli import (
     build_cmds,
+    deploy_cmds,
     doctor_cmd,
     project_cmds,
     run_cmds,
@@ -12,5 +13,5 @@ from dockyard.cli import (
 )
 from dockyard.cli._main import cli, main
 
-__all__ = ["build_cmds", "cli", "doctor_cmd", "main", "project_cmds", "run_cmds", "serve_cmds",
-           "stack_cmds"]
+__all__ = ["build_cmds", "cli", "deploy_cmds", "doctor_cmd", "main", "project_cmds", "run_cmds",
+           "serve_cmds", "stack_cmds"]

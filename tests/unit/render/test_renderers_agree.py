@@ -53,8 +53,12 @@ NOT_IN = {
                    "replicas": "one container", "secret_files": "no file secrets outside swarm",
                    "retries": "the caller reruns a failed `docker run`",
                    "local_image": "docker run never pulls an image it has; dockyard checks "
-                                  "the image exists before running"},
-    "compose": {"remove": "Compose keeps a service's container until `down`"},
+                                  "the image exists before running",
+                   "timeout": "a step's limit: pipeline targets (Kubernetes, Airflow) only",
+                   "retry_delay": "a step's setting: pipeline targets only"},
+    "compose": {"remove": "Compose keeps a service's container until `down`",
+                "timeout": "a step's limit: pipeline targets (Kubernetes, Airflow) only",
+                "retry_delay": "Compose steps retry in their own loop (2 s, 4 s, …)"},
 }
 ONLY_IN_COMPOSE = ("depends_on", "profiles", "replicas", "secret_files", "retries",
                    "local_image")

@@ -1,0 +1,274 @@
+"""`dockyard k8s`: a Kustomize layout of the project — `base/` (one file per object) and the
+`overlays/prod` (the spec's values, its namespace, images pinned) and `overlays/dev` (namespace
+`<ns>-dev`, one API replica, smaller CPU requests, no Ingress) that patch it.
+
+No engine and no kubectl are needed: the stack is resolved with the official images of its
+data services (a cluster pulls them), planned for a cluster (`dockyard.plan.cluster`), rendered
+(`dockyard.render.kubernetes`) and written as generated files. Every problem of the spec is
+reported before anything is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dockyard.app.context import Project
+from dockyard.app.published import Role, image_reference
+from dockyard.app.service_images import choose_image
+from dockyard.app.stack import serve_image
+from dockyard.errors import SpecError, UserError
+from dockyard.generate.artifacts import (
+    MARKER,
+    Artifact,
+    check_writable,
+    is_generated,
+    write_artifacts,
+)
+from dockyard.naming import LOCAL_PREFIX
+from dockyard.plan.cluster import ClusterPlan, cluster_config, cluster_workloads, object_name
+from dockyard.plan.stack import ProjectContext
+from dockyard.render import kubernetes as k8s
+from dockyard.render.k8s_pod import Doc, Target
+from dockyard.spec.catalog import CATALOG
+from dockyard.spec.deploy import DNS_LABEL, DeploySpec
+from dockyard.spec.resolve_stack import resolve_stack
+from dockyard.spec.stack import ServiceSpec, StackSpec
+
+DEFAULT_OUT = "k8s"
+# StatefulSet pods (`-0`, with a 10-character revision hash in a label) and a CronJob's Jobs
+# (`-<11-digit time>`) add suffixes to a name that must stay within 63 characters.
+OBJECT_NAME_MAX = 52
+
+HEADER = (f"# This file is {MARKER}. Edit dockyard.toml instead: `dockyard k8s` "
+          "rewrites it.\n")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What `dockyard k8s` made: the files (relative to the project) and the objects."""
+
+    artifacts: tuple[Artifact, ...]
+    objects: tuple[tuple[str, str], ...]  # (kind, name), in base order
+    warnings: tuple[tuple[str, str], ...]  # (message, hint)
+    namespace: str
+
+
+@dataclass(frozen=True)
+class Written:
+    layout: Layout
+    changed: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+def cluster_stack(project: Project) -> StackSpec:
+    """[services] and [pipeline] with official images; with neither, the model server alone
+    when the project has something to serve."""
+    spec = resolve_stack(project.loaded.spec, project.spec, project.view, project.loaded.file)
+    if not spec.services and not spec.steps:
+        serve = project.spec.serve
+        if not (serve.model or serve.predictor):
+            raise UserError(f"{project.loaded.file or 'dockyard.toml'} has nothing to deploy: no "
+                            "[services], no [pipeline] and no model to serve",
+                            hint='add [serve] model = "models/model.joblib" (or predictor), or '
+                                 "[services.api]")
+        api = ServiceSpec(name="api", kind="api", model=serve.model, predictor=serve.predictor,
+                          workers=serve.workers)
+        return replace(spec, services=(api,))
+    services = tuple(
+        replace(s, image=choose_image(CATALOG[s.kind], s.version, "official",
+                                      lambda _: False).image)
+        if CATALOG[s.kind].role == "data" and not s.image_pinned else s
+        for s in spec.services)
+    return replace(spec, services=services)
+
+
+def check_names(stack: StackSpec, deploy: DeploySpec, file: str) -> None:
+    """Every object name a valid DNS-1123 label with room for Kubernetes' suffixes."""
+    problems = []
+    named = [(f"services.{s.name}", s.name) for s in stack.services]
+    named += [("pipeline", "pipeline")] if stack.steps else []
+    for key, short in named:
+        name = object_name(deploy.name, short)
+        if not DNS_LABEL.match(name):
+            problems.append(f'{key}: "{name}" is not a DNS-1123 label (lowercase letters, '
+                            "digits and '-', ending with a letter or digit)")
+        elif len(name) > OBJECT_NAME_MAX:
+            problems.append(f'{key}: the Kubernetes name "{name}" has {len(name)} characters, '
+                            f"more than {OBJECT_NAME_MAX}: shorten deploy.name or the name")
+    if problems:
+        raise SpecError(file, problems, hint=f"rename in {file}, or set a shorter [deploy] name")
+
+
+@dataclass(frozen=True)
+class Planned:
+    cluster: ClusterPlan
+    target: Target
+    image_notes: tuple[str, ...]  # why an image is not pinned, what to do
+
+
+def plan(project: Project, *, external: bool = False, schedule: str = "") -> Planned:
+    """The cluster's Workloads and the rendering target, every check done."""
+    file = project.loaded.file or "dockyard.toml"
+    deploy = project.deploy  # [deploy] problems first: one SpecError naming each key
+    stack = cluster_stack(project)
+    check_names(stack, deploy, file)
+    ctx = ProjectContext(project.image, serve_image(project), project.spec.project_key,
+                         project.spec.data_dirs)
+    planned = cluster_workloads(stack, ctx, prefix=deploy.name, uid=project.spec.uid,
+                                external=external)
+    images = _images(project, deploy, planned)
+    # The [pipeline] schedule reaches here as `schedule` once the spec has it (Airflow branch).
+    target = Target(deploy, tuple((k, v) for k, (v, _) in images.items()),
+                    cluster_config(stack, deploy.name), schedule=schedule)
+    return Planned(planned, target, tuple(note for _, note in images.values() if note))
+
+
+def _images(project: Project, deploy: DeploySpec,
+            planned: ClusterPlan) -> dict[str, tuple[str, str]]:
+    """Local image name → (what a cluster pulls, a note when it is not pinned)."""
+    used = {w.image for w in planned.workloads}
+    found: dict[str, tuple[str, str]] = {}
+    roles: tuple[tuple[str, Role], ...] = ((project.image, "project"),
+                                           (serve_image(project), "serving"))
+    for local, role in roles:
+        if local in used:
+            pinned = image_reference(project, role)
+            found[local] = (pinned.ref, pinned.note)
+    for image in sorted(used - set(found)):
+        if image.startswith(LOCAL_PREFIX):  # dockyard's own service build (MLflow)
+            name = image.removeprefix(LOCAL_PREFIX)
+            ref = f"{deploy.registry}/dockyard-{name}" if deploy.registry else image
+            found[image] = (ref, f"{image} is dockyard's own build: push it as {ref} "
+                                 "(docker tag + docker push) so the cluster can pull it"
+                            if deploy.registry else
+                            f"{image} is dockyard's own build, on this machine only: set "
+                            "[deploy] registry and push it there")
+    return found
+
+
+def layout(project: Project, *, out: str = DEFAULT_OUT, external: bool = False) -> Layout:
+    planned = plan(project, external=external)
+    target = planned.target
+    docs = k8s.objects(planned.cluster.workloads, target)
+    patches = k8s.dev_patches(planned.cluster.workloads, target)
+    deploy = target.deploy
+    files: list[Artifact] = []
+    names: list[str] = []
+    for doc in docs:
+        rel = file_name(doc, deploy.name)
+        names.append(rel)
+        files.append(Artifact(f"{out}/base/{rel}", dump(doc)))
+    files.append(Artifact(f"{out}/base/kustomization.yaml", dump(
+        {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+         "resources": names})))
+    files.append(Artifact(f"{out}/overlays/prod/kustomization.yaml",
+                          dump(prod_kustomization(deploy, target))))
+    files.append(Artifact(f"{out}/overlays/dev/kustomization.yaml",
+                          dump(dev_kustomization(deploy, docs, patches))))
+    warnings = [(f"{name} is not deployed: {why}", "") for name, why in
+                planned.cluster.left_out]
+    warnings += [(note, "") for note in planned.image_notes]
+    return Layout(tuple(files), tuple((d["kind"], d["metadata"]["name"]) for d in docs),
+                  tuple(warnings), deploy.namespace)
+
+
+def file_name(doc: Doc, prefix: str) -> str:
+    """`api-deployment.yaml`: the object's name without the project prefix, and its kind."""
+    name = doc["metadata"]["name"]
+    short = name.removeprefix(f"{prefix}-") if name != prefix else ""
+    return f"{short + '-' if short else ''}{doc['kind'].lower()}.yaml"
+
+
+def prod_kustomization(deploy: DeploySpec, target: Target) -> Doc:
+    doc: Doc = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+                "namespace": deploy.namespace, "resources": ["../../base"]}
+    images = [_image_entry(ref) for _, ref in target.images]
+    if images:
+        # Where CI changes the image: `kustomize edit set image NAME=REF@DIGEST`.
+        doc["images"] = images
+    return doc
+
+
+def _image_entry(ref: str) -> Doc:
+    if "@" in ref:
+        name, digest = ref.split("@", 1)
+        return {"name": name, "digest": digest}
+    last = ref.rsplit("/", 1)
+    if ":" in last[-1]:
+        name, tag = ref.rsplit(":", 1)
+        return {"name": name, "newTag": tag}
+    return {"name": ref, "newTag": "latest"}
+
+
+def dev_kustomization(deploy: DeploySpec, docs: list[Doc], patches: list[k8s.DevPatch]) -> Doc:
+    api_versions = {(d["kind"], d["metadata"]["name"]): d["apiVersion"] for d in docs}
+    entries = []
+    for p in patches:
+        body: Doc = {"apiVersion": api_versions[(p.kind, p.name)], "kind": p.kind,
+                     "metadata": {"name": p.name}, **p.patch}
+        entries.append({"target": {"kind": p.kind, "name": p.name},
+                        "patch": yaml.safe_dump(body, sort_keys=False, width=1_000_000)})
+    doc: Doc = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+                "namespace": f"{deploy.namespace}-dev", "resources": ["../../base"]}
+    if entries:
+        doc["patches"] = entries
+    return doc
+
+
+class _Dumper(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:
+        return True  # a value shared by two keys is written twice, never as &anchor/*alias
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> Any:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _text)
+
+
+def dump(doc: Doc) -> str:
+    """One object as YAML behind the generated-file header; multi-line text as blocks."""
+    return HEADER + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, default_flow_style=False,
+                              allow_unicode=True, width=1_000_000)
+
+
+def out_folder(project: Project, out: str) -> str:
+    """--out as a folder inside the project (what `files` may write to)."""
+    path = Path(out)
+    if path.is_absolute():
+        try:
+            path = path.resolve().relative_to(project.root.resolve())
+        except ValueError:
+            raise UserError(f"--out {out} is outside the project folder",
+                            hint="pass a folder inside the project, e.g. --out k8s") from None
+    rel = path.as_posix().strip("/")
+    if rel in ("", ".") or rel.startswith("../") or rel == "..":
+        raise UserError(f"--out {out} must be a folder inside the project folder",
+                        hint="e.g. --out k8s")
+    return rel
+
+
+def write_layout(project: Project, *, out: str = DEFAULT_OUT, external: bool = False,
+                 force: bool = False) -> Written:
+    """Write the layout (refusing before any write if one target is a user's file); generated
+    YAML files of base/ that the layout no longer has are removed."""
+    folder = out_folder(project, out)
+    made = layout(project, out=folder, external=external)
+    artifacts = list(made.artifacts)
+    check_writable(project.root, artifacts, force)
+    changed = write_artifacts(project.root, artifacts, force)
+    wanted = {a.path for a in artifacts}
+    removed = []
+    base = project.root / folder / "base"
+    for path in sorted(base.glob("*.yaml")) if base.is_dir() else []:
+        rel = path.relative_to(project.root).as_posix()
+        if rel not in wanted and is_generated(path):
+            path.unlink()
+            removed.append(rel)
+    return Written(made, tuple(changed), tuple(removed))
