@@ -17,6 +17,7 @@ A plan of steps, built first (pure: `plan_deploy`) and then executed (`execute`)
 from __future__ import annotations
 
 import base64
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +25,10 @@ from typing import Any, Literal
 
 import yaml
 
+from dockyard.app.context import Project
 from dockyard.engine.kubectl import FIELD_MANAGER, Kubectl
 from dockyard.errors import UserError
+from dockyard.spec.deploy import DNS_LABEL
 
 Doc = dict[str, Any]
 StepKind = Literal["generate", "kubectl", "helm"]
@@ -188,3 +191,53 @@ def execute(plan: DeployPlan, kubectl: Kubectl, actions: Actions,
         else:
             kubectl.run(*step.args, timeout=plan.timeout + 60)
     return notes
+
+
+# --- the project's deploy -----------------------------------------------------------------------
+
+
+def with_namespace(project: Project, namespace: str) -> Project:
+    """The project as if `[deploy] namespace` were NAMESPACE (`deploy --namespace`): the
+    layout's overlay names it, so `kubectl apply -k` and the objects agree."""
+    if not namespace:
+        return project
+    if not DNS_LABEL.match(namespace):
+        raise UserError(f"--namespace {namespace!r} is not a DNS-1123 label",
+                        hint="lowercase letters, digits and '-', e.g. --namespace churn-prod")
+    loaded = project.loaded
+    section = loaded.spec.deploy.model_copy(update={"namespace": namespace})
+    spec = loaded.spec.model_copy(update={"deploy": section})
+    return dataclasses.replace(project, loaded=dataclasses.replace(loaded, spec=spec))
+
+
+def plan_project(project: Project, *, context: str = "", namespace: str = "",
+                 helm: bool = False, timeout: int = 300) -> tuple[Project, DeployPlan]:
+    """The project's deploy plan (the objects rendered in memory, nothing written)."""
+    from dockyard.app.helm import prod_objects
+
+    project = with_namespace(project, namespace)
+    deploy = project.deploy
+    objects, _ = prod_objects(project)
+    return project, plan_deploy(objects, name=deploy.name, namespace=deploy.namespace,
+                                context=context, helm=helm, timeout=timeout, root=project.root)
+
+
+def project_actions(project: Project, plan: DeployPlan) -> Actions:
+    """Writing the layout or the chart, installing it, reading .env: the real ones."""
+    from dockyard.app import envfile
+    from dockyard.app.helm import write_chart
+    from dockyard.app.k8s import write_layout
+    from dockyard.engine import helm as engine_helm
+
+    def generate() -> list[str]:
+        if plan.helm:
+            return list(write_chart(project, out=plan.path).changed)
+        return list(write_layout(project).changed)
+
+    def helm_install(p: DeployPlan) -> str:
+        release = engine_helm.upgrade_install(project.root / p.path, p.name,
+                                              namespace=p.namespace, context=p.context,
+                                              timeout=p.timeout)
+        return f"release {release.name} revision {release.revision}: {release.status}"
+
+    return Actions(generate, helm_install, lambda: envfile.read_env(project.root))

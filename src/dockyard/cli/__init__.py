@@ -6,6 +6,7 @@ from dockyard.cli import (
     build_cmds,
     deploy_cmds,
     doctor_cmd,
+    helm_cmds,
     project_cmds,
     run_cmds,
     serve_cmds,
@@ -13,5 +14,5 @@ from dockyard.cli import (
 )
 from dockyard.cli._main import cli, main
 
-__all__ = ["build_cmds", "cli", "deploy_cmds", "doctor_cmd", "main", "project_cmds", "run_cmds",
-           "serve_cmds", "stack_cmds"]
+__all__ = ["build_cmds", "cli", "deploy_cmds", "doctor_cmd", "helm_cmds", "main", "project_cmds",
+           "run_cmds", "serve_cmds", "stack_cmds"]
