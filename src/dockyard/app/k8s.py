@@ -65,19 +65,19 @@ class Written:
 
 
 def cluster_stack(project: Project) -> StackSpec:
-    """[services] and [pipeline] with official images; with neither, the model server alone
-    when the project has something to serve."""
+    """[services] and [pipeline] with official images. Without [services], the model server
+    (as `[services.api]` would give it) when the project has something to serve."""
     spec = resolve_stack(project.loaded.spec, project.spec, project.view, project.loaded.file)
-    if not spec.services and not spec.steps:
-        serve = project.spec.serve
-        if not (serve.model or serve.predictor):
-            raise UserError(f"{project.loaded.file or 'dockyard.toml'} has nothing to deploy: no "
-                            "[services], no [pipeline] and no model to serve",
-                            hint='add [serve] model = "models/model.joblib" (or predictor), or '
-                                 "[services.api]")
+    serve = project.spec.serve
+    if not spec.services and (serve.model or serve.predictor):
         api = ServiceSpec(name="api", kind="api", model=serve.model, predictor=serve.predictor,
                           workers=serve.workers)
-        return replace(spec, services=(api,))
+        spec = replace(spec, services=(api,))
+    if not spec.services and not spec.steps:
+        raise UserError(f"{project.loaded.file or 'dockyard.toml'} has nothing to deploy: no "
+                        "[services], no [pipeline] and no model to serve",
+                        hint='add [serve] model = "models/model.joblib" (or predictor), or '
+                             "[services.api]")
     services = tuple(
         replace(s, image=choose_image(CATALOG[s.kind], s.version, "official",
                                       lambda _: False).image)
@@ -100,7 +100,9 @@ def check_names(stack: StackSpec, deploy: DeploySpec, file: str) -> None:
             problems.append(f'{key}: the Kubernetes name "{name}" has {len(name)} characters, '
                             f"more than {OBJECT_NAME_MAX}: shorten deploy.name or the name")
     if problems:
-        raise SpecError(file, problems, hint=f"rename in {file}, or set a shorter [deploy] name")
+        table = problems[0].split(":", 1)[0]
+        raise SpecError(file, problems, hint=f"rename [{table}] in {file}, or set a shorter "
+                                             "[deploy] name")
 
 
 @dataclass(frozen=True)

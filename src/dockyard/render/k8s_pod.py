@@ -326,8 +326,10 @@ def wait_container(w: Workload, deps: list[Workload], t: Target) -> Doc:
 
 def pod_spec(main: Workload, t: Target, containers: list[Doc], init: list[Doc],
              volumes_: list[Doc], gpu: bool) -> Doc:
+    # No Service links: `<SERVICE>_PORT=tcp://…` variables would shadow settings images read
+    # (MLflow reads MLFLOW_PORT, for one).
     spec: Doc = {"serviceAccountName": t.deploy.name, "automountServiceAccountToken": False,
-                 "securityContext": pod_security(main)}
+                 "enableServiceLinks": False, "securityContext": pod_security(main)}
     if init:
         spec["initContainers"] = init
     spec["containers"] = containers
