@@ -3,8 +3,9 @@
 A plan of steps, built first (pure: `plan_deploy`) and then executed (`execute`), so
 `--dry-run` prints exactly what would run and tests check it on a recording runner:
 
-1. generate the layout (`k8s/`, as `dockyard k8s`) or the chart (`helm/<name>`);
-2. check the cluster answers (`kubectl version`), with a one-line error and a hint if not;
+1. check the cluster answers (`kubectl version`), with a one-line error and a hint if not
+   (before anything is written);
+2. generate the layout (`k8s/`, as `dockyard k8s`) or the chart (`helm/<name>`);
 3. the namespace, applied (idempotent: created or left as it is);
 4. the Secret `<name>-secrets` from the project's `.env`: only the keys the objects refer
    to, handed to `kubectl apply --server-side -f -` on stdin — never in argv, never written
@@ -111,10 +112,10 @@ def plan_deploy(objects: list[Doc] | tuple[Doc, ...], *, name: str, namespace: s
     path = f"helm/{name}" if helm else PROD_OVERLAY
     apply_stdin = ("apply", "--server-side", f"--field-manager={FIELD_MANAGER}",
                    "--force-conflicts", "-f", "-")
-    steps = [
-        Step("generate", f"write {path} ({'dockyard helm' if helm else 'dockyard k8s'})"),
+    steps = [  # the cluster first: without one, nothing is written
         Step("kubectl", "check that the cluster answers",
              ("version", "-o", "json", "--request-timeout=10s")),
+        Step("generate", f"write {path} ({'dockyard helm' if helm else 'dockyard k8s'})"),
         Step("kubectl", f"namespace {namespace}", apply_stdin, f"Namespace {namespace}"),
     ]
     if required or optional:

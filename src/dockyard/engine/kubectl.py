@@ -76,6 +76,7 @@ class Kubectl:
 
     def unreachable(self, detail: str) -> UserError:
         where = f"context {self.context}" if self.context else "kubectl's current context"
+        detail = detail.removeprefix("error: ")
         return UserError(f"no Kubernetes cluster answers ({where}): {detail}",
                          hint="start one (kind create cluster; k3d cluster create) or pick one "
                               "with --context; `kubectl config get-contexts` lists them")
@@ -84,6 +85,6 @@ class Kubectl:
         tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-15:])
         last = tail.splitlines()[-1].strip() if tail else f"exit code {result.returncode}"
         if any(marker in tail for marker in _UNREACHABLE):
-            return self.unreachable(last.removeprefix("error: "))
+            return self.unreachable(last)
         return EngineError(f"kubectl {' '.join(args[:2])} failed: {last}", argv=result.argv,
                            returncode=result.returncode, stderr_tail=tail)
