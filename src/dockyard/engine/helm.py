@@ -1,5 +1,5 @@
 """Helm, in process: lint, render, package, push, pull and upgrade --install through
-helm-python-sdk, which binds Helm's own Go SDK (no `helm` binary, no subprocess).
+helm-python-sdk, which binds Helm's own Go SDK (no `helm` binary, no child process).
 
 The one module that imports `helm_python`; each call maps the SDK's errors to dockyard's
 (`UserError` for what the user can fix — a chart or values Helm refuses, an unreachable
