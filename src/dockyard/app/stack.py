@@ -98,8 +98,27 @@ def load_stack(engine: Engine, project: Project) -> Stack:
         services.append(svc)
     # [deploy] is read only when the stack has an api: a stack without one never trips on it.
     replicas = project.deploy.local_replicas if spec.service("api") else 1
+    _check_replica_ports(spec, replicas, project.loaded.file or "dockyard.toml")
     return Stack(project, replace(spec, services=tuple(services)), compose_project(project),
                  tuple(choices), _warnings(project, spec), replicas)
+
+
+def _check_replica_ports(spec: StackSpec, replicas: int, file: str) -> None:
+    """The api's replicas take one host port each, from its port up: none may be another
+    service's (the spec's own check only knows one port per service)."""
+    api = spec.service("api")
+    if api is None or replicas < 2:
+        return
+    for p in api.ports:
+        taken = range(p.port, p.port + replicas)
+        for svc in spec.services:
+            clash = next((q for q in svc.ports if svc is not api and q.port in taken
+                          and (q.host == p.host or "0.0.0.0" in (q.host, p.host))), None)
+            if clash:
+                raise UserError(f"{p.key}: its {replicas} replicas ([deploy] replicas) take "
+                                f"ports {p.port}-{taken[-1]}, and {clash.key} publishes "
+                                f"{clash.port}",
+                                hint=f"move one of them in {file}")
 
 
 def _warnings(project: Project, spec: StackSpec) -> tuple[tuple[str, str], ...]:

@@ -32,3 +32,16 @@ def test_api_replicas_follow_deploy_replicas(tmp_path: Path, deploy: str, replic
     shown = dict(endpoints(stack))["api"]
     assert shown.startswith("http://127.0.0.1:8090")
     assert ("8092 (3 replicas" in shown) == (replicas == 3)
+
+
+def test_a_replica_port_range_that_takes_another_services_port_is_refused(
+        tmp_path: Path) -> None:
+    from dockyard.errors import UserError
+
+    toml = TOML.replace("[services.lab]\n", "[services.lab]\nport = 8091\n")
+    root = write_project(tmp_path / "p", toml + "[deploy]\nreplicas = 3\n",
+                         {"p.py": "class P: ...\n"})
+    with pytest.raises(UserError, match=r"services.api.port: its 3 replicas \(\[deploy\] "
+                                        r"replicas\) take ports 8090-8092, and "
+                                        r"services.lab.port publishes 8091"):
+        load_stack(FakeEngine(), load_project(root))
