@@ -155,9 +155,10 @@ def validate_objects(objs: list[Doc]) -> list[str]:
     """Every object strictly against the official schemas of both versions: the errors."""
     import kubernetes_validate
 
+    unique = list({json.dumps(o, sort_keys=True): o for o in objs}.values())  # once each
     errors = []
     for version in schema_versions():
-        for obj in objs:
+        for obj in unique:
             try:
                 kubernetes_validate.validate(obj, version, strict=True)
             except kubernetes_validate.ValidationError as exc:

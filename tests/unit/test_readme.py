@@ -41,6 +41,8 @@ def test_every_toml_snippet_is_a_valid_spec(block: str, tmp_path: Path) -> None:
         stack = resolve_stack(project.loaded.spec, project.spec, project.view,
                               project.loaded.file)
         assert stack.services or stack.steps
+    if "[deploy" in block:
+        assert project.deploy.name  # resolved: every cross-field check passes
 
 
 def _command(words: list[str]) -> tuple[click.Command, list[str]]:

@@ -55,6 +55,8 @@ class Layout:
     objects: tuple[tuple[str, str], ...]  # (kind, name), in base order
     warnings: tuple[tuple[str, str], ...]  # (message, hint)
     namespace: str
+    secret: str  # the Secret the pods refer to
+    secret_keys: tuple[str, ...]  # the keys they read from it (`.env` variables)
 
 
 @dataclass(frozen=True)
@@ -152,8 +154,9 @@ def _images(project: Project, deploy: DeploySpec,
     return found
 
 
-def layout(project: Project, *, out: str = DEFAULT_OUT, external: bool = False) -> Layout:
-    planned = plan(project, external=external)
+def layout(project: Project, *, out: str = DEFAULT_OUT, external: bool = False,
+           schedule: str = "") -> Layout:
+    planned = plan(project, external=external, schedule=schedule)
     target = planned.target
     docs = k8s.objects(planned.cluster.workloads, target)
     patches = k8s.dev_patches(planned.cluster.workloads, target)
@@ -174,8 +177,9 @@ def layout(project: Project, *, out: str = DEFAULT_OUT, external: bool = False) 
     warnings = [(f"{name} is not deployed: {why}", "") for name, why in
                 planned.cluster.left_out]
     warnings += [(note, "") for note in planned.image_notes]
+    keys = dict.fromkeys(k for w in planned.cluster.workloads for k in w.secrets)
     return Layout(tuple(files), tuple((d["kind"], d["metadata"]["name"]) for d in docs),
-                  tuple(warnings), deploy.namespace)
+                  tuple(warnings), deploy.namespace, target.secret_name, tuple(keys))
 
 
 def file_name(doc: Doc, prefix: str) -> str:
@@ -257,11 +261,11 @@ def out_folder(project: Project, out: str) -> str:
 
 
 def write_layout(project: Project, *, out: str = DEFAULT_OUT, external: bool = False,
-                 force: bool = False) -> Written:
+                 force: bool = False, schedule: str = "") -> Written:
     """Write the layout (refusing before any write if one target is a user's file); generated
     YAML files of base/ that the layout no longer has are removed."""
     folder = out_folder(project, out)
-    made = layout(project, out=folder, external=external)
+    made = layout(project, out=folder, external=external, schedule=schedule)
     artifacts = list(made.artifacts)
     check_writable(project.root, artifacts, force)
     changed = write_artifacts(project.root, artifacts, force)

@@ -35,10 +35,14 @@ def k8s_cmd(ctx: Context, out: str, external: bool, force: bool, as_json: bool) 
                  "files": [a.path for a in made.artifacts],
                  "objects": [{"kind": k, "name": n} for k, n in made.objects],
                  "changed": list(written.changed), "removed": list(written.removed),
+                 "secret": made.secret, "secret_keys": list(made.secret_keys),
                  "warnings": [m for m, _ in made.warnings]})
     output.info(f"wrote {len(written.changed)} of {len(made.artifacts)} files in {out}/ "
                 f"({len(made.objects)} objects; namespace {made.namespace})")
     for rel in written.removed:
         output.info(f"removed {rel} (no longer in the layout)")
-    output.note(f"apply: kubectl apply -k {out}/overlays/prod (after "
-                f"kubectl create secret generic … --from-env-file=.env)")
+    if made.secret_keys:
+        output.note(f"the pods read {', '.join(made.secret_keys)} from the Secret "
+                    f"{made.secret}: kubectl -n {made.namespace} create secret generic "
+                    f"{made.secret} --from-env-file=.env")
+    output.note(f"apply: kubectl apply -k {out}/overlays/prod")

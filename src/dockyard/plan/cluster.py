@@ -8,6 +8,9 @@ What differs from Compose is decided here, not in a renderer:
 - the code is in the image: the project folder is not mounted; each data folder becomes a
   PersistentVolumeClaim `<deploy name>-<volume>` mounted where Compose mounts it;
 - ports are what each container listens on (a Service publishes them inside the cluster);
+- the project label is the deploy name (the local key is a hash of the folder's path);
+- PostgreSQL keeps its data in a folder below the volume's root (`PGDATA`), which holds
+  lost+found on most storage classes;
 - every pod runs as a numeric non-root user with a read-only root filesystem, every capability
   dropped, and `scratch` folders (emptyDir) where its image writes besides its data;
 - the lab stays local (JupyterHub is the cluster's notebook server) and Spark standalone is
@@ -25,7 +28,7 @@ from dockyard.plan.stack import ProjectContext, stack_workloads
 from dockyard.render.compose import data_volume
 from dockyard.spec.catalog import CATALOG, FRAMEWORKS
 from dockyard.spec.stack import ServiceSpec, StackSpec
-from dockyard.workload import Mount, Port, User, Workload
+from dockyard.workload import Mount, Port, User, Workload, env, merge_env
 
 # Services a managed offering replaces (`dockyard k8s --external`).
 EXTERNAL_KINDS = ("postgres", "redis", "minio")
@@ -81,12 +84,20 @@ def cluster_workloads(stack: StackSpec, ctx: ProjectContext, *, prefix: str, uid
 def _adapt(w: Workload, stack: StackSpec, prefix: str, uid: int, kept: set[str]) -> Workload:
     project_image = w.role in ("api", "dashboard", "step")
     mounts = [_mount(m, prefix) for m in w.mounts if m.kind != "bind" or m.target != WORKDIR]
+    variables = w.env
+    volume = next((m.target for m in w.mounts if m.kind == "volume"), "")
+    if w.role == "postgres" and volume.endswith("/data"):
+        # A new volume holds lost+found and initdb wants an empty folder: the data one level
+        # down, in a folder the server (uid 999, the volume's group) creates itself.
+        variables = merge_env(variables, (env("PGDATA", f"{volume}/pgdata"),))
     scratch = SCRATCH.get(w.role, SCRATCH["default"])
     mounts += [Mount("", path, kind="scratch") for path in scratch]
     # Start order: a dependency left out (an external service) is not waited for.
     depends = tuple(d for d in w.depends_on if d.name in kept or d.condition == "completed")
     return replace(
-        w, mounts=tuple(mounts), ports=_ports(w, stack, prefix),
+        # The project's name, not its local key (a hash of the folder's path): manifests are
+        # committed, and must not change from one checkout to the next.
+        w, project=prefix, env=variables, mounts=tuple(mounts), ports=_ports(w, stack, prefix),
         user=User(uid, uid) if project_image else IMAGE_USERS.get(w.role, User(uid, uid)),
         read_only=True, drop_caps=("ALL",), no_new_privileges=True, profiles=(),
         depends_on=depends)

@@ -263,9 +263,6 @@ def mounts(w: Workload) -> list[Doc]:
             raise NotRenderable(f"{w.name}: mounts: a host folder ({m.source}) does not exist "
                                 "on a cluster")
         doc: Doc = {"name": volume_name(m), "mountPath": m.target}
-        if m.kind == "volume" and w.role == "postgres":
-            # A new volume holds lost+found, and initdb wants an empty folder.
-            doc["subPath"] = "pgdata"
         if m.read_only:
             doc["readOnly"] = True
         out.append(doc)

@@ -19,6 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
+from dockyard.app.context import load_project
+from dockyard.app.k8s import write_layout
 from tests.conftest import run_dockyard
 from tests.k8s_policy import (
     checkov_failures,
@@ -43,7 +45,9 @@ class Rendered:
 
 
 VARIANTS = {"churn": ("k8s-churn", []), "churn-gpu": ("k8s-churn", []),
-            "churn-external": ("k8s-churn", ["--external"]), "vision": ("k8s-gpu", [])}
+            "churn-external": ("k8s-churn", ["--external"]), "vision": ("k8s-gpu", []),
+            "churn-scheduled": ("k8s-churn", [])}
+SCHEDULE = "0 3 * * *"  # the [pipeline] schedule (given through the API until the spec has it)
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +60,11 @@ def layouts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Rendered]:
         if name == "vision":  # as after `dockyard push`: checkov wants no mutable tag
             pin(root, "registry.example.com/vision")
         (root / ".env").write_text("".join(f"{k}={v}\n" for k, v in PLANTED.items()))
-        ran = run_dockyard("-C", str(root), "k8s", *flags)
-        assert ran.code == 0, ran.stderr
+        if name == "churn-scheduled":
+            write_layout(load_project(root), schedule=SCHEDULE)
+        else:
+            ran = run_dockyard("-C", str(root), "k8s", *flags)
+            assert ran.code == 0, ran.stderr
         found[name] = Rendered(root, {layer: kustomize(root / "k8s" / layer)
                                       for layer in LAYERS})
     return found
@@ -124,6 +131,9 @@ def test_the_checks_catch_planted_violations(layouts: dict[str, Rendered]) -> No
     host["spec"]["template"]["spec"]["hostNetwork"] = True
     assert {"hostNetwork", "hostPath volume h"} <= {v.split(": ", 1)[1]
                                                    for v in pss_violations(host)}
+    typo = copy.deepcopy(unlimited)  # a field no schema has: strict validation refuses it
+    typo["spec"]["template"]["spec"]["containers"][0]["imagePullPolicies"] = "Always"
+    assert len(validate_objects([typo])) == 2  # 1.30 and the newest
 
 
 def test_checkov_passes_every_overlay_and_fails_planted_violations(
@@ -221,6 +231,13 @@ def test_external_leaves_the_data_services_out(layouts: dict[str, Rendered]) -> 
     assert set(_kinds(full, "StatefulSet")) == {"churn-db", "churn-redis", "churn-minio"}
     claims = _kinds(full, "StatefulSet")["churn-db"]["spec"]["volumeClaimTemplates"]
     assert claims[0]["spec"]["resources"]["requests"]["storage"] == "10Gi"
+
+
+def test_a_scheduled_pipeline_is_also_a_cron_job(layouts: dict[str, Rendered]) -> None:
+    for layer in LAYERS:
+        crons = _kinds(layouts["churn-scheduled"].layers[layer], "CronJob")
+        assert crons["churn-pipeline"]["spec"]["schedule"] == SCHEDULE
+    assert _kinds(layouts["churn"].layers["overlays/prod"], "CronJob") == {}
 
 
 def test_pipeline_is_one_job_running_steps_in_order(layouts: dict[str, Rendered]) -> None:

@@ -56,12 +56,19 @@ NOT_IN = {
                                   "the image exists before running",
                    "timeout": "a step's limit: pipeline targets (Kubernetes, Airflow) only",
                    "retry_delay": "a step's setting: pipeline targets only"},
+    "kubernetes": {"replicas": "the API's count is [deploy]'s (replicas, or the autoscaler's "
+                               "range); every other pod runs one",
+                   "local_image": "a cluster pulls every image: a local build is named by its "
+                                  "registry reference (pinned by digest once pushed)",
+                   "remove": "pods belong to their controller"},
     "compose": {"remove": "Compose keeps a service's container until `down`",
                 "timeout": "a step's limit: pipeline targets (Kubernetes, Airflow) only",
                 "retry_delay": "Compose steps retry in their own loop (2 s, 4 s, …)"},
 }
 ONLY_IN_COMPOSE = ("depends_on", "profiles", "replicas", "secret_files", "retries",
                    "local_image")
+# What the Kubernetes reader compares besides COMPARED.
+ONLY_IN_K8S = ("depends_on", "profiles", "secret_files", "retries", "timeout", "retry_delay")
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,7 @@ def expected(w: Workload, fields: tuple[str, ...]) -> dict[str, Any]:
         "stop_timeout": w.stop_timeout, "remove": w.remove,
         "depends_on": w.depends_on, "profiles": w.profiles, "replicas": w.replicas,
         "secret_files": w.secret_files, "retries": w.retries, "local_image": w.local_image,
+        "timeout": w.timeout, "retry_delay": w.retry_delay,
     }
     return {key: view[key] for key in fields}
 
@@ -318,7 +326,8 @@ def test_every_field_is_checked() -> None:
     fields = {f.name for f in dataclasses.fields(Workload)}
     for renderer, out_of_reach in NOT_IN.items():
         checked = set(COMPARED) | set(out_of_reach)
-        checked |= {"remove"} if renderer == "docker_run" else set(ONLY_IN_COMPOSE)
+        checked |= {"docker_run": {"remove"}, "compose": set(ONLY_IN_COMPOSE),
+                    "kubernetes": set(ONLY_IN_K8S)}[renderer]
         assert fields <= checked, f"{renderer}: nobody checks {sorted(fields - checked)}"
 
 
@@ -342,3 +351,242 @@ def test_a_dropped_field_is_noticed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(compose, "service", forgetful)
     with pytest.raises(AssertionError):
         test_compose_keeps_the_workload(FULL_COMPOSE)
+
+
+# ---- Kubernetes, read back ----
+# The cluster's Workloads (dockyard.plan.cluster: names prefixed, no project-folder mount,
+# listening ports, numeric users, read-only roots) rendered as objects, then each Workload
+# read back from its Deployment, StatefulSet or the pipeline Job. Adapted on purpose, and
+# compared as such: the API's probes are the model server's /health and /ready and its
+# resources are [deploy]'s; GPUs are compared as "has some" (the count is [deploy]'s).
+
+API_PROBES = "the model server's /health (liveness) and /ready (readiness, startup)"
+
+
+def k8s_case(case: str, root: Path) -> tuple[tuple[Workload, ...], Any, list[dict[str, Any]]]:
+    from dockyard.app import k8s
+    from dockyard.render import kubernetes
+
+    planned = k8s.plan(fixed_key(load_project(root), f"{case}-00000000"))
+    workloads = planned.cluster.workloads
+    return workloads, planned.target, kubernetes.objects(workloads, planned.target)
+
+
+def _k8s_text(value: str) -> tuple[str, tuple[str, ...]]:
+    """An env value or argument as the container sees it: `$$` is `$`, and
+    `$(DOCKYARD_SECRET_X)` the secret X."""
+    from dockyard.render.k8s_pod import SECRET_PREFIX
+
+    text, secrets, i = [], [], 0
+    while i < len(value):
+        if value.startswith("$$", i):
+            text.append("$")
+            i += 2
+        elif value.startswith(f"$({SECRET_PREFIX}", i):
+            end = value.index(")", i)
+            secrets.append(value[i + 2 + len(SECRET_PREFIX):end])
+            i = end + 1
+        else:
+            text.append(value[i])
+            i += 1
+    return "".join(text), tuple(secrets)
+
+
+def _k8s_probe(c: dict[str, Any]) -> Probe | str | None:
+    ready, startup = c.get("readinessProbe"), c.get("startupProbe")
+    if ready is None:
+        return None
+    if "httpGet" in ready and ready["httpGet"]["port"] == "http":
+        assert c["livenessProbe"]["httpGet"]["path"] == "/health"
+        assert ready["httpGet"]["path"] == startup["httpGet"]["path"] == "/ready"
+        return API_PROBES
+    assert c["livenessProbe"] == ready
+    period, retries = ready["periodSeconds"], ready["failureThreshold"]
+    timing = {"interval": f"{period}s", "timeout": f"{ready['timeoutSeconds']}s",
+              "retries": retries,
+              "start_period": f"{(startup['failureThreshold'] - retries) * period}s"}
+    if "httpGet" in ready:
+        return Probe(http=f"http://127.0.0.1:{ready['httpGet']['port']}"
+                          f"{ready['httpGet']['path']}", **timing)
+    command = ready["exec"]["command"]
+    if command[:2] == ["sh", "-c"] and len(command) == 3:
+        return Probe(shell=command[2], **timing)
+    return Probe(command=tuple(command), **timing)
+
+
+def read_k8s(objs: list[dict[str, Any]], w: Workload) -> dict[str, Any]:
+    """W as the objects say it runs."""
+    import json
+
+    from dockyard.plan.services import memory_mb
+    from dockyard.render.k8s_pod import SECRET_PREFIX, WAIT_CONTAINER
+    from dockyard.render.kubernetes import STEPS_ANNOTATION
+
+    config = next((o["data"] for o in objs if o["kind"] == "ConfigMap"), {})
+    if w.role == "step":
+        owner = next(o for o in objs if o["kind"] == "Job")
+        steps = {s["name"]: s for s in json.loads(
+            owner["metadata"]["annotations"][STEPS_ANNOTATION])}
+        step = steps[w.name]
+    else:
+        owner = next(o for o in objs if o["kind"] in ("Deployment", "StatefulSet")
+                     and o["metadata"]["name"] == w.name)
+        step = {"after": [], "retries": 0, "timeout": 0, "retry_delay": 0}
+    template = owner["spec"]["template"]
+    pod = template["spec"]
+    every = [*pod.get("initContainers", []), *pod["containers"]]
+    c = next(x for x in every if x["name"] == w.name)
+    waits = next((x["command"][3:] for x in every if x["name"] == WAIT_CONTAINER), [])
+    envs = []
+    for e in c.get("env", []):
+        if e["name"].startswith(SECRET_PREFIX):
+            continue
+        source = e.get("valueFrom", {})
+        if "secretKeyRef" in source:
+            envs.append((e["name"], "", (source["secretKeyRef"]["key"],)))
+        elif "configMapKeyRef" in source:
+            envs.append((e["name"], config[source["configMapKeyRef"]["key"]], ()))
+        else:
+            envs.append((e["name"], *_k8s_text(e["value"])))
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    mounts = []
+    for m in c.get("volumeMounts", []):
+        if m["name"] == "secrets":
+            continue
+        v = volumes.get(m["name"], {})
+        kind = ("volume" if m["name"] == "data" else "scratch" if "emptyDir" in v else "data")
+        mounts.append((kind, m["mountPath"], m.get("readOnly", False)))
+    secret_items = volumes.get("secrets", {}).get("secret", {}).get("items", [])
+    mounted_secrets = any(m["name"] == "secrets" for m in c.get("volumeMounts", []))
+    limits, sc = c["resources"]["limits"], c["securityContext"]
+    return {
+        "name": c["name"], "role": template["metadata"]["labels"][LABEL_ROLE],
+        "project": template["metadata"]["labels"][LABEL_PROJECT], "image": c["image"],
+        "command": tuple(_k8s_text(a)[0] for a in c.get("args", [])),
+        "workdir": c.get("workingDir", ""), "env": tuple(envs), "mounts": tuple(mounts),
+        "ports": tuple(("", p["containerPort"], p["containerPort"]) for p in c.get("ports", [])),
+        "resources": Resources(float(limits["cpu"]), memory_mb(limits["memory"]),
+                               any("gpu" in k for k in limits)),
+        "probe": _k8s_probe(c),
+        "user": User(sc["runAsUser"], sc["runAsGroup"]), "read_only": sc["readOnlyRootFilesystem"],
+        "drop_caps": tuple(sc["capabilities"]["drop"]),
+        "no_new_privileges": not sc["allowPrivilegeEscalation"],
+        "restart": "no" if owner["kind"] == "Job" else "unless-stopped",
+        "stop_timeout": pod.get("terminationGracePeriodSeconds", 0),
+        "depends_on": (*(Dependency(t.rsplit(":", 1)[0]) for t in waits),
+                       *(Dependency(a, "completed") for a in step["after"])),
+        "profiles": (), "retries": step["retries"], "timeout": step["timeout"],
+        "retry_delay": step["retry_delay"],
+        "secret_files": tuple(SecretFile(i["path"], SecretRef(i["key"]))
+                              for i in secret_items if mounted_secrets),
+    }
+
+
+def expected_k8s(w: Workload, target: Any) -> dict[str, Any]:
+    from dockyard.plan.services import memory_mb
+    from dockyard.render.k8s_pod import seconds
+
+    want = expected(w, (*COMPARED, *ONLY_IN_K8S))
+    want["image"] = target.image(w)
+    want["secret_files"] = tuple(dataclasses.replace(f, source=SecretRef(f.source.name))
+                                 for f in w.secret_files)
+    want["env"] = tuple((name, text, secrets) for name, text, secrets in want["env"])
+    if w.role == "api":
+        limits = target.deploy.limits
+        want["resources"] = Resources(float(limits.cpu), memory_mb(limits.memory),
+                                      bool(w.resources.gpus or target.deploy.gpu.count))
+        want["probe"] = API_PROBES
+    else:
+        want["resources"] = Resources(w.resources.cpus or 1.0,
+                                      memory_mb(w.resources.memory or "1g"),
+                                      bool(w.resources.gpus))
+        if w.probe:
+            p = w.probe
+            want["probe"] = dataclasses.replace(
+                p, interval=f"{seconds(p.interval)}s", timeout=f"{seconds(p.timeout)}s",
+                start_period=f"{seconds(p.start_period)}s")
+    return want
+
+
+K8S_CASES = [("stack-full", GOLDEN / "stack-full" / "input"),
+             ("k8s-churn", GOLDEN / "k8s-churn" / "input"),
+             ("k8s-gpu", GOLDEN / "k8s-gpu" / "input")]
+
+
+def k8s_synthetic() -> tuple[tuple[Workload, ...], Any, list[dict[str, Any]]]:
+    """What no golden stack has: step timeouts and retry delays, a stop timeout, `$(…)` in a
+    command, a read-only data mount, a secret file on a project container."""
+    from dockyard.render import kubernetes
+    from dockyard.render.k8s_pod import Target
+    from dockyard.spec.deploy import DeploySection, resolve_deploy
+
+    deploy = resolve_deploy(DeploySection(), "p", gpu=False, serve_workers=0, file="x")
+    base = Workload(name="s", role="step", project="p-1", image="img:1", user=User(1000, 1000),
+                    restart="no",
+                    read_only=True, drop_caps=("ALL",),
+                    mounts=(Mount("p-data", "/workspace/data", kind="data", read_only=True),
+                            Mount("", "/tmp", kind="scratch")))
+    first = dataclasses.replace(base, name="first", command=("sh", "-c", "echo $(date) $$"),
+                                timeout=600, retry_delay=30, retries=2,
+                                env=(env("A", "x$(y)"), secret_env("TOKEN", required=False)))
+    second = dataclasses.replace(base, name="second", timeout=60,
+                                 depends_on=(Dependency("first", "completed"),),
+                                 secret_files=(SecretFile("tok", SecretRef("TOKEN")),))
+    board = dataclasses.replace(base, name="p-board", role="dashboard", stop_timeout=35,
+                                ports=(Port(8501, 8501, ""),), restart="unless-stopped",
+                                probe=Probe(shell="test -e /tmp/ok", interval="1m",
+                                            start_period="2m"))
+    workloads = (board, first, second)
+    target = Target(deploy)
+    return workloads, target, kubernetes.objects(workloads, target)
+
+
+def k8s_workloads() -> list[Any]:
+    found = []
+    for case, root in K8S_CASES:
+        workloads, target, objs = k8s_case(case, root)
+        found += [pytest.param(w, target, objs, id=f"{case}:{w.name}") for w in workloads]
+    workloads, target, objs = k8s_synthetic()
+    found += [pytest.param(w, target, objs, id=f"synthetic:{w.name}") for w in workloads]
+    return found
+
+
+@pytest.mark.parametrize(("w", "target", "objs"), k8s_workloads())
+def test_kubernetes_keeps_the_workload(w: Workload, target: Any,
+                                       objs: list[dict[str, Any]]) -> None:
+    assert read_k8s(objs, w) == expected_k8s(w, target)
+
+
+def test_kubernetes_and_compose_agree_on_the_stack() -> None:
+    """The same services and steps, the same commands and settings by name, whatever each
+    target adds (the cluster prefixes names and leaves out the lab and Spark)."""
+    workloads, _, objs = k8s_case("k8s-churn", GOLDEN / "k8s-churn" / "input")
+    local = stack_case("k8s-churn")
+    by_name = {f"churn-{w.name}" if w.role != "step" else w.name: w for w in local}
+    assert set(by_name) == {w.name for w in workloads}
+    for w in workloads:
+        seen = read_k8s(objs, w)
+        if w.role in ("api", "dashboard", "step"):  # services name their hosts in commands
+            assert seen["command"] == by_name[w.name].command
+        added = ["PGDATA"] if w.role == "postgres" else []  # below the volume's lost+found
+        assert [e[0] for e in seen["env"]] == [v.name for v in by_name[w.name].env] + added
+
+
+def test_kubernetes_pipeline_deadline_covers_every_attempt() -> None:
+    _, _, objs = k8s_synthetic()
+    job = next(o for o in objs if o["kind"] == "Job")
+    assert job["spec"]["backoffLimit"] == 2
+    assert job["spec"]["activeDeadlineSeconds"] == (600 + 60) * 3
+
+
+def test_a_dropped_kubernetes_field_is_noticed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reader notices a renderer that forgets the environment."""
+    from dockyard.render import k8s_pod
+
+    workloads, target, _ = k8s_case("k8s-churn", GOLDEN / "k8s-churn" / "input")
+    monkeypatch.setattr(k8s_pod, "env", lambda w, t: [])
+    from dockyard.render import kubernetes
+
+    objs = kubernetes.objects(workloads, target)
+    api = next(w for w in workloads if w.role == "api")
+    assert read_k8s(objs, api) != expected_k8s(api, target)
