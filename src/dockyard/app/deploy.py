@@ -33,6 +33,7 @@ from dockyard.spec.deploy import DNS_LABEL
 
 Doc = dict[str, Any]
 StepKind = Literal["generate", "kubectl", "helm"]
+Payload = Literal["", "namespace", "secret"]  # the manifest a step hands kubectl on stdin
 PROD_OVERLAY = "k8s/overlays/prod"
 
 
@@ -42,6 +43,7 @@ class Step:
     what: str  # one line, shown by --dry-run and as progress
     args: tuple[str, ...] = ()  # kubectl's arguments (its binary and --context added)
     stdin: str = ""  # what kubectl reads on stdin, described (the text is made when run)
+    payload: Payload = ""
 
     def shown(self, kubectl: Kubectl) -> str:
         if self.kind != "kubectl":
@@ -116,13 +118,15 @@ def plan_deploy(objects: list[Doc] | tuple[Doc, ...], *, name: str, namespace: s
         Step("kubectl", "check that the cluster answers",
              ("version", "-o", "json", "--request-timeout=10s")),
         Step("generate", f"write {path} ({'dockyard helm' if helm else 'dockyard k8s'})"),
-        Step("kubectl", f"namespace {namespace}", apply_stdin, f"Namespace {namespace}"),
+        Step("kubectl", f"namespace {namespace}", apply_stdin, f"Namespace {namespace}",
+             "namespace"),
     ]
     if required or optional:
         keys = len(required) + len(optional)
         steps.append(Step("kubectl", f"Secret {secret} from .env", ("-n", namespace,
                                                                       *apply_stdin),
-                          f"Secret {secret} ({keys} key{'s' if keys > 1 else ''} from .env)"))
+                          f"Secret {secret} ({keys} key{'s' if keys > 1 else ''} from .env)",
+                          "secret"))
     if helm:
         steps.append(Step("helm", f"helm upgrade --install {name} {path} --namespace "
                                   f"{namespace} --wait --timeout {timeout}s"))
@@ -185,9 +189,9 @@ def execute(plan: DeployPlan, kubectl: Kubectl, actions: Actions,
             notes.append(actions.helm_install(plan))
         elif step.args[:1] == ("version",):
             kubectl.check_reachable()
-        elif step.stdin.startswith("Namespace"):
+        elif step.payload == "namespace":
             kubectl.run(*step.args, input_text=namespace_manifest(plan.namespace, plan.name))
-        elif step.stdin.startswith("Secret"):
+        elif step.payload == "secret":
             kubectl.run(*step.args, input_text=secret_manifest(plan, actions.env()))
         else:
             kubectl.run(*step.args, timeout=plan.timeout + 60)

@@ -60,3 +60,19 @@ def test_plain_http_only_on_loopback(remote: str, plain: bool) -> None:
 def test_only_oci_references(remote: str) -> None:
     with pytest.raises(UserError, match="is not an OCI registry reference"):
         helm.check_oci(remote)
+
+
+def test_upgrade_install_without_a_cluster_is_the_users_one_line(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    good = chart(tmp_path / "demo", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n")
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: "
+        "'https://127.0.0.1:9'}\ncontexts:\n- name: dead\n  context: {cluster: c, user: u}\n"
+        "users:\n- name: u\n  user: {token: x}\ncurrent-context: dead\n")
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    with pytest.raises(UserError) as caught:
+        helm.upgrade_install(good, "demo", namespace="ns", context="dead", timeout=10)
+    assert caught.value.message.startswith("helm upgrade --install demo failed: kubernetes "
+                                           "cluster unreachable")
+    assert "\n" not in caught.value.message and caught.value.hint
