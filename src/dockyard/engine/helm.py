@@ -44,7 +44,7 @@ def _mapped(what: str, user: tuple[str, ...] = ()) -> Iterator[None]:
         yield
     except sdk.HelmError as exc:
         detail = (getattr(exc, "detail", "") or str(exc)).strip().splitlines()
-        line = detail[-1] if detail else type(exc).__name__
+        line = detail[-1].strip().removeprefix("- ") if detail else type(exc).__name__
         error: DockyardError
         if type(exc).__name__ in user:
             error = UserError(f"{what}: {line}", hint=_hint(type(exc).__name__))

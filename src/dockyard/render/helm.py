@@ -22,6 +22,7 @@ documents where the project means to run.
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -124,6 +125,7 @@ def every_part(d: DeploySpec) -> DeploySpec:
 def chart_files(chart: Chart) -> dict[str, str]:
     """Every file of the chart, by path relative to the chart's folder."""
     files = {"Chart.yaml": _chart_yaml(chart), "values.yaml": _values_yaml(chart),
+             "values.schema.json": values_schema(chart),
              "templates/_helpers.tpl": HELPERS, "templates/NOTES.txt": _notes(chart)}
     used: set[str] = set()
     for obj in chart.objects:
@@ -162,6 +164,46 @@ def values(chart: Chart) -> Doc:
                     "className": d.ingress.class_name, "tlsSecret": d.ingress.tls_secret},
     }
     return doc
+
+
+def values_schema(chart: Chart) -> str:
+    """values.schema.json: Helm checks given values against it (lint, template, install), so
+    `--set replicaCount=three` is refused with the key's name instead of rendering nonsense."""
+    def obj(props: Doc, required: tuple[str, ...] = ()) -> Doc:
+        doc: Doc = {"type": "object", "properties": props}
+        if required:
+            doc["required"] = list(required)
+        return doc
+
+    text, count = {"type": "string"}, {"type": "integer", "minimum": 0}
+    quantity = {"type": ["string", "number"]}
+    amounts = obj({"cpu": quantity, "memory": quantity})
+    image = obj({"registry": text, "repository": {"type": "string", "minLength": 1},
+                 "tag": text, "digest": {"type": "string", "pattern": "^(sha256:[0-9a-f]{64})?$"},
+                 "pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]}}, ("repository",))
+    props: Doc = {
+        "namespace": text,
+        "replicaCount": {"type": "integer", "minimum": 1},
+        **{i.key: image for i in chart.images},
+        "autoscaling": obj({"enabled": {"type": "boolean"},
+                            "minReplicas": {"type": "integer", "minimum": 1},
+                            "maxReplicas": {"type": "integer", "minimum": 1},
+                            "targetCPUUtilizationPercentage": count,
+                            "targetMemoryUtilizationPercentage": count}),
+        "resources": obj({"requests": amounts, "limits": amounts}),
+        "gpu": obj({"count": count, "resource": {"type": "string", "minLength": 1}}),
+        "nodeSelector": {"type": "object", "additionalProperties": text},
+        "tolerations": {"type": "array", "items": {"type": "object"}},
+        "ingress": {**obj({"enabled": {"type": "boolean"}, "host": text, "className": text,
+                           "tlsSecret": text}),
+                    # An enabled Ingress needs a host to route.
+                    "if": {"properties": {"enabled": {"const": True}}},
+                    "then": {"properties": {"host": {"minLength": 1}}}},
+    }
+    schema = {"$comment": f"This file is {MARKER}. Edit dockyard.toml instead: `dockyard "
+                          "helm` rewrites it.",
+              "$schema": "https://json-schema.org/draft-07/schema#", **obj(props)}
+    return json.dumps(schema, indent=2) + "\n"
 
 
 def _pull_policy(ref: str) -> str:

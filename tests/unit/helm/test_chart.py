@@ -126,3 +126,19 @@ def test_chart_files_are_golden() -> None:
             (GOLDEN / rel).write_text(text)
     found = {str(p.relative_to(GOLDEN)): p.read_text() for p in GOLDEN.rglob("*") if p.is_file()}
     assert found == files
+
+
+@pytest.mark.parametrize(("values", "key"), [
+    ({"replicaCount": "three"}, "replicaCount"),
+    ({"ingress": {"enabled": True}}, "host"),
+    ({"image": {"digest": "latest"}}, "digest"),
+    ({"autoscaling": {"enabled": "yes"}}, "enabled"),
+])
+def test_values_of_the_wrong_shape_are_refused_naming_the_key(
+        tmp_path: Path, values: dict[str, Any], key: str) -> None:
+    from dockyard.errors import UserError
+
+    chart_dir = write(chart_of(deploy()), tmp_path / "churn")
+    with pytest.raises(UserError, match=key) as caught:
+        engine_helm.render(chart_dir, values, release="churn", namespace="churn")
+    assert "\n" not in caught.value.message
