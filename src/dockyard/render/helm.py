@@ -31,6 +31,7 @@ from typing import Any
 import yaml
 
 from dockyard.generate.artifacts import MARKER
+from dockyard.render.k8s_pod import pull_policy
 from dockyard.spec.deploy import GPU_VENDORS, DeploySpec, Ingress
 
 Doc = dict[str, Any]
@@ -149,7 +150,7 @@ def values(chart: Chart) -> Doc:
         "replicaCount": d.replicas,
     }
     for image in chart.images:
-        doc[image.key] = {**image.parts, "pullPolicy": _pull_policy(image.ref)}
+        doc[image.key] = {**image.parts, "pullPolicy": pull_policy(image.ref)}
     doc |= {
         "autoscaling": {"enabled": d.autoscaling.enabled, "minReplicas": d.autoscaling.min,
                         "maxReplicas": d.autoscaling.max,
@@ -206,13 +207,6 @@ def values_schema(chart: Chart) -> str:
     return json.dumps(schema, indent=2) + "\n"
 
 
-def _pull_policy(ref: str) -> str:
-    if "@sha256:" in ref:
-        return "IfNotPresent"
-    tag = ref.rsplit("/", 1)[-1].partition(":")[2]
-    return "Always" if tag in ("", "latest") else "IfNotPresent"
-
-
 def _gpu_placement(chart: Chart) -> tuple[Doc, list[Doc]]:
     """The API pod's node selector and tolerations as the objects have them (GPU on)."""
     api = _api_deployment(chart.objects)
@@ -254,8 +248,11 @@ def template(obj: Doc, chart: Chart) -> str:
         elif kind == "Ingress":
             _ingress_holes(doc, holes)
             condition = ".Values.ingress.enabled"
-    body = _fill(yaml.safe_dump(doc, sort_keys=False, default_flow_style=False,
-                                allow_unicode=True, width=1_000_000), holes)
+    text = yaml.safe_dump(doc, sort_keys=False, default_flow_style=False, allow_unicode=True,
+                          width=1_000_000)
+    # Text of the objects that looks like a template action (a script, an annotation) is
+    # printed as written, not run: `{{` becomes `{{ "{{" }}` (holes are added after this).
+    body = _fill(text.replace("{{", '{{ "{{" }}'), holes)
     header = (f"{{{{/* This file is {MARKER}. Edit dockyard.toml instead: `dockyard helm` "
               f"rewrites it. */}}}}\n")
     if condition:

@@ -142,3 +142,13 @@ def test_values_of_the_wrong_shape_are_refused_naming_the_key(
     with pytest.raises(UserError, match=key) as caught:
         engine_helm.render(chart_dir, values, release="churn", namespace="churn")
     assert "\n" not in caught.value.message
+
+
+def test_text_that_looks_like_a_template_is_rendered_as_written(tmp_path: Path) -> None:
+    d = deploy()
+    objs = objects(helm.every_part(d))
+    objs[0]["metadata"]["annotations"] = {"note": "{{ .Values.replicaCount }} {{- x }}"}
+    chart = helm.Chart("churn", "0.1.0", "a", tuple(objs), d, IMAGES)
+    out = rendered(write(chart, tmp_path / "churn"))
+    assert out[("ServiceAccount", "churn")]["metadata"]["annotations"] == {
+        "note": "{{ .Values.replicaCount }} {{- x }}"}
