@@ -58,8 +58,9 @@ class Case:
 @pytest.fixture(scope="module")
 def cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Case]:
     found = {}
-    for name in ("churn", "churn-gpu"):
-        root = copy_case("k8s-churn", tmp_path_factory.mktemp("helm") / name)
+    for name, case in (("churn", "k8s-churn"), ("churn-gpu", "k8s-churn"),
+                       ("vision", "k8s-gpu")):
+        root = copy_case(case, tmp_path_factory.mktemp("helm") / name)
         if name == "churn-gpu":
             with_gpu(root)
         (root / ".env").write_text("".join(f"{k}={v}\n" for k, v in PLANTED.items()))
@@ -83,7 +84,7 @@ def by_key(objs: list[Doc]) -> dict[tuple[str, str], Doc]:
     return keyed
 
 
-@pytest.mark.parametrize("name", ["churn", "churn-gpu"])
+@pytest.mark.parametrize("name", ["churn", "churn-gpu", "vision"])
 def test_default_values_render_the_prod_overlay(cases: dict[str, Case], name: str) -> None:
     case = cases[name]
     overlay = kustomize(case.root / "k8s" / "overlays" / "prod")
@@ -119,7 +120,8 @@ def test_ingress_and_autoscaler_can_be_switched_off(cases: dict[str, Case]) -> N
 VARIANTS = [("churn", None), ("churn", OTHER_VALUES), ("churn-gpu", None)]
 
 
-@pytest.mark.parametrize(("name", "values"), VARIANTS, ids=["default", "other", "gpu"])
+@pytest.mark.parametrize(("name", "values"), [*VARIANTS, ("vision", None)],
+                         ids=["default", "other", "gpu", "vision"])
 def test_rendered_objects_are_valid_and_meet_the_restricted_standard(
         cases: dict[str, Case], name: str, values: Doc | None) -> None:
     objs = rendered(cases[name], values)
