@@ -267,11 +267,11 @@ def _images(doc: Any, chart: Chart, holes: _Holes) -> None:
         image = by_ref.get(container.get("image", ""))
         if image is None:
             continue
-        values = f".Values.{image.key}"
+        key = f".Values.{image.key}"
         container["image"] = holes.put(Hole(
-            inline=f'{{{{ include "dockyard.image" {values} | quote }}}}'))
+            inline=f'{{{{ include "dockyard.image" {key} | quote }}}}'))
         if "imagePullPolicy" in container:
-            container["imagePullPolicy"] = holes.put(Hole(inline=f"{{{{ {values}.pullPolicy }}}}"))
+            container["imagePullPolicy"] = holes.put(Hole(inline=f"{{{{ {key}.pullPolicy }}}}"))
 
 
 def _containers(doc: Any) -> list[Doc]:
