@@ -29,10 +29,16 @@ from dockyard.generate.artifacts import (
     write_artifacts,
 )
 from dockyard.naming import LOCAL_PREFIX
-from dockyard.plan.cluster import ClusterPlan, cluster_config, cluster_workloads, object_name
+from dockyard.plan.cluster import (
+    ClusterPlan,
+    claim_name,
+    cluster_config,
+    cluster_workloads,
+    object_name,
+)
 from dockyard.plan.stack import ProjectContext
 from dockyard.render import kubernetes as k8s
-from dockyard.render.k8s_pod import Doc, Target
+from dockyard.render.k8s_pod import WAIT_CONTAINER, Doc, Target
 from dockyard.spec.catalog import CATALOG
 from dockyard.spec.deploy import DNS_LABEL, DeploySpec
 from dockyard.spec.resolve_stack import resolve_stack
@@ -88,13 +94,18 @@ def cluster_stack(project: Project) -> StackSpec:
     return replace(spec, services=services)
 
 
-def check_names(stack: StackSpec, deploy: DeploySpec, file: str) -> None:
+def check_names(stack: StackSpec, deploy: DeploySpec, data_dirs: tuple[str, ...],
+                file: str) -> None:
     """Every object name a valid DNS-1123 label with room for Kubernetes' suffixes."""
     problems = []
-    named = [(f"services.{s.name}", s.name) for s in stack.services]
-    named += [("pipeline", "pipeline")] if stack.steps else []
-    for key, short in named:
-        name = object_name(deploy.name, short)
+    named = [(f"services.{s.name}", object_name(deploy.name, s.name)) for s in stack.services]
+    named += [("pipeline", object_name(deploy.name, "pipeline"))] if stack.steps else []
+    named += [("data.dirs", claim_name(deploy.name, d)) for d in data_dirs]
+    for step in stack.steps:  # container names in the pipeline's pod
+        if not DNS_LABEL.match(step.name) or step.name == WAIT_CONTAINER:
+            problems.append(f'pipeline.steps.{step.name}: "{step.name}" cannot name a container '
+                            "(a DNS-1123 label other than wait-for-services)")
+    for key, name in named:
         if not DNS_LABEL.match(name):
             problems.append(f'{key}: "{name}" is not a DNS-1123 label (lowercase letters, '
                             "digits and '-', ending with a letter or digit)")
@@ -103,8 +114,8 @@ def check_names(stack: StackSpec, deploy: DeploySpec, file: str) -> None:
                             f"more than {OBJECT_NAME_MAX}: shorten deploy.name or the name")
     if problems:
         table = problems[0].split(":", 1)[0]
-        raise SpecError(file, problems, hint=f"rename [{table}] in {file}, or set a shorter "
-                                             "[deploy] name")
+        raise SpecError(file, problems, hint=f"rename [{_table(table)}] in {file}, or set a "
+                                             "shorter [deploy] name")
 
 
 @dataclass(frozen=True)
@@ -114,16 +125,25 @@ class Planned:
     image_notes: tuple[str, ...]  # why an image is not pinned, what to do
 
 
+def _table(key: str) -> str:
+    return key if key.startswith(("services.", "pipeline.steps.")) else key.split(".")[0]
+
+
 def plan(project: Project, *, external: bool = False, schedule: str = "") -> Planned:
     """The cluster's Workloads and the rendering target, every check done."""
     file = project.loaded.file or "dockyard.toml"
     deploy = project.deploy  # [deploy] problems first: one SpecError naming each key
     stack = cluster_stack(project)
-    check_names(stack, deploy, file)
+    check_names(stack, deploy, project.spec.data_dirs, file)
     ctx = ProjectContext(project.image, serve_image(project), project.spec.project_key,
                          project.spec.data_dirs)
     planned = cluster_workloads(stack, ctx, prefix=deploy.name, uid=project.spec.uid,
                                 external=external)
+    if not planned.workloads:
+        names = ", ".join(name for name, _ in planned.left_out)
+        raise UserError(f"nothing of {file} runs on a cluster ({names} left out: "
+                        f"{planned.left_out[0][1]})",
+                        hint="add [services.api] (or [serve]), a dashboard or [pipeline] steps")
     images = _images(project, deploy, planned)
     # The [pipeline] schedule reaches here as `schedule` once the spec has it (Airflow branch).
     target = Target(deploy, tuple((k, v) for k, (v, _) in images.items()),
@@ -177,6 +197,11 @@ def layout(project: Project, *, out: str = DEFAULT_OUT, external: bool = False,
     warnings = [(f"{name} is not deployed: {why}", "") for name, why in
                 planned.cluster.left_out]
     warnings += [(note, "") for note in planned.image_notes]
+    if any(w.role == "step" for w in planned.cluster.workloads) and not project.spec.data_dirs:
+        warnings.append(("the pipeline's steps run on read-only root filesystems and share "
+                         "files only through data folders, and this project declares none",
+                         'declare them: [data] dirs = ["data"] (each becomes a '
+                         "PersistentVolumeClaim)"))
     keys = dict.fromkeys(k for w in planned.cluster.workloads for k in w.secrets)
     return Layout(tuple(files), tuple((d["kind"], d["metadata"]["name"]) for d in docs),
                   tuple(warnings), deploy.namespace, target.secret_name, tuple(keys))

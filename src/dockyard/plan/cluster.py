@@ -20,9 +20,11 @@ What differs from Compose is decided here, not in a renderer:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
-from dockyard.plan.defaults import API_PORT, WORKDIR
+from dockyard.plan.defaults import API_PORT, ENDPOINT_DELAY, WORKDIR
+from dockyard.plan.project import SERVE_STOP_TIMEOUT
 from dockyard.plan.services import client_env
 from dockyard.plan.stack import ProjectContext, stack_workloads
 from dockyard.render.compose import data_volume
@@ -94,19 +96,27 @@ def _adapt(w: Workload, stack: StackSpec, prefix: str, uid: int, kept: set[str])
     mounts += [Mount("", path, kind="scratch") for path in scratch]
     # Start order: a dependency left out (an external service) is not waited for.
     depends = tuple(d for d in w.depends_on if d.name in kept or d.condition == "completed")
+    stop = w.stop_timeout
+    if w.role == "api":  # the server drains for up to 30 s, after the endpoint delay
+        stop = stop or SERVE_STOP_TIMEOUT + ENDPOINT_DELAY
     return replace(
         # The project's name, not its local key (a hash of the folder's path): manifests are
         # committed, and must not change from one checkout to the next.
         w, project=prefix, env=variables, mounts=tuple(mounts), ports=_ports(w, stack, prefix),
         user=User(uid, uid) if project_image else IMAGE_USERS.get(w.role, User(uid, uid)),
-        read_only=True, drop_caps=("ALL",), no_new_privileges=True, profiles=(),
+        read_only=True, drop_caps=("ALL",), no_new_privileges=True, profiles=(), stop_timeout=stop,
         depends_on=depends)
 
 
 def _mount(m: Mount, prefix: str) -> Mount:
     if m.kind == "data":  # one claim per data folder, shared by every pod that mounts it
-        return replace(m, source=object_name(prefix, data_volume(m.source)))
+        return replace(m, source=claim_name(prefix, m.source))
     return m
+
+
+def claim_name(prefix: str, folder: str) -> str:
+    """The claim of a data folder: `Raw_Data/2024` → `<prefix>-data-raw-data-2024`."""
+    return object_name(prefix, re.sub(r"[^a-z0-9-]+", "-", data_volume(folder).lower()).strip("-"))
 
 
 def _ports(w: Workload, stack: StackSpec, prefix: str) -> tuple[Port, ...]:

@@ -13,6 +13,9 @@ WORKDIR = "/workspace"  # where the project is (copied into images, mounted at r
 LAB_PORT = 8888  # JupyterLab, in the container
 API_PORT = 8080  # the model server, in the container
 HEALTH_SCRIPT = "/opt/dockyard/runtime/healthcheck.py"  # reads DOCKYARD_HEALTH_URL
+# On a cluster, seconds a terminating API pod keeps serving before SIGTERM (its preStop hook):
+# time for the endpoints to drop it, so no new request reaches a server that stopped accepting.
+ENDPOINT_DELAY = 5
 PIPELINE_PROFILE = "pipeline"
 GPU_PROFILE = "gpu"
 DROP_ALL = ("ALL",)

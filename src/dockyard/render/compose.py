@@ -81,6 +81,8 @@ def command(w: Workload) -> list[str]:
 
 
 def mount(m: Mount) -> Doc:
+    if m.kind == "scratch":
+        return {"type": "tmpfs", "target": m.target}
     source = data_volume(m.source) if m.kind == "data" else m.source
     doc: Doc = {"type": "bind" if m.kind == "bind" else "volume", "source": source,
                 "target": m.target}

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from dockyard.plan.defaults import API_PORT
+from dockyard.plan.defaults import API_PORT, ENDPOINT_DELAY
 from dockyard.plan.services import memory_mb
 from dockyard.spec.deploy import GPU_VENDORS, DeploySpec
 from dockyard.workload import (
@@ -303,6 +303,10 @@ def container(w: Workload, t: Target, name: str = "") -> Doc:
     }
     doc |= {k: v for k, v in optional.items() if v}
     doc |= probes(w)
+    if w.role == "api":
+        # Serve while the endpoints drop the pod, then SIGTERM drains (zero-downtime rollout).
+        doc["lifecycle"] = {"preStop": {"exec": {"command": [
+            "python3", "-c", f"import time; time.sleep({ENDPOINT_DELAY})"]}}}
     doc["resources"] = resources(w, t, gpu_count(w, t))
     doc["securityContext"] = security(w)
     return doc

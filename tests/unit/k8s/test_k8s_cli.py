@@ -50,6 +50,17 @@ BAD = [
     ('[services.cache-]\nkind = "redis"\n',
      'error: dockyard.toml: services.cache-: "proj-cache-" is not a DNS-1123 label (lowercase '
      "letters, digits and '-', ending with a letter or digit)"),
+    ('[pipeline.steps.train-]\ncommand = "python train.py"\n',
+     'error: dockyard.toml: pipeline.steps.train-: "train-" cannot name a container (a DNS-1123 '
+     "label other than wait-for-services)"),
+    (SERVE + '[deploy]\nname = "a-long-project-name-for-the-cluster"\n[data]\n'
+             'dirs = ["Raw_Data/sensor-readings"]\n',
+     'error: dockyard.toml: data.dirs: the Kubernetes name "a-long-project-name-for-the-cluster-'
+     'data-raw-data-sensor-readings" has 65 characters, more than 52: shorten deploy.name or '
+     "the name"),
+    ("[services.lab]\n",
+     "error: nothing of dockyard.toml runs on a cluster (lab left out: the lab stays on your "
+     "machine (`dockyard lab`); on a cluster, JupyterHub serves notebooks)"),
     ("[deploy]\nreplicas = 2\n",
      "error: dockyard.toml has nothing to deploy: no [services], no [pipeline] and no model to "
      "serve"),
@@ -112,6 +123,7 @@ def test_out_folder_and_unpinned_image_warning(tmp_path: Path) -> None:
     ran = run_dockyard("-C", str(root), "k8s", "--out", "deploy/k8s", env=ISOLATED)
     assert ran.code == 0, ran.stderr
     assert (root / "deploy/k8s/overlays/prod/kustomization.yaml").is_file()
+    assert "share files only through data folders, and this project declares none" in ran.stderr
     assert ("warning: the serving image is only on this machine: set [deploy] registry and run "
             "`dockyard push --serving` so a cluster can pull it") in ran.stderr
     outside = run_dockyard("-C", str(root), "k8s", "--out", str(tmp_path / "elsewhere"),

@@ -219,9 +219,9 @@ def read_compose(doc: dict[str, Any], name: str) -> dict[str, Any]:
         "name": name, "project": doc["labels"][LABEL_PROJECT], "role": doc["labels"][LABEL_ROLE],
         "image": doc["image"], "command": command, "retries": retries,
         "workdir": doc.get("working_dir", ""), "env": tuple(envs),
-        "mounts": tuple(("bind" if m["type"] == "bind" else
-                         "data" if m["source"].startswith("data") else "volume", m["target"],
-                         m.get("read_only", False)) for m in doc.get("volumes", [])),
+        "mounts": tuple(("bind" if m["type"] == "bind" else "scratch" if m["type"] == "tmpfs"
+                         else "data" if m["source"].startswith("data") else "volume",
+                         m["target"], m.get("read_only", False)) for m in doc.get("volumes", [])),
         "ports": tuple(_compose_port(s, doc.get("deploy", {}).get("replicas", 1))
                        for s in doc.get("ports", [])),
         "resources": Resources(float(limits["cpus"]) if "cpus" in limits else None,
@@ -276,7 +276,8 @@ FULL = Workload(
 )
 FULL_COMPOSE = dataclasses.replace(
     FULL, user=User(), mounts=(*FULL.mounts, Mount("db-data", "/db", kind="volume"),
-                               Mount("data", "/workspace/data", kind="data")),
+                               Mount("data", "/workspace/data", kind="data"),
+                               Mount("", "/var/cache", kind="scratch")),
     depends_on=(Dependency("db"), Dependency("prep", "completed")), profiles=("gpu",),
     replicas=2, secret_files=(SecretFile("pw", SecretRef("PW")),), retries=2, local_image=True)
 
