@@ -61,3 +61,35 @@ def test_push_needs_an_oci_reference(tmp_path: Path) -> None:
     assert ran.code == 1
     assert "is not an OCI registry reference" in ran.stderr
     assert not (root / "helm").exists()  # refused before writing anything
+
+
+def test_push_to_a_registry_with_a_login_uses_helms_stored_credentials(
+        tmp_path: Path) -> None:
+    """An htpasswd registry: refused before a login, pushed after `helm registry login`
+    (done here through the SDK into a private HELM_REGISTRY_CONFIG)."""
+    import subprocess
+
+    import helm_python
+
+    need_tools(REGISTRY_BINARY, "htpasswd")
+    htpasswd = tmp_path / "htpasswd"
+    htpasswd.write_text(subprocess.run(["htpasswd", "-Bbn", "charts", "chart-pw-41"],
+                                       check=True, capture_output=True, text=True).stdout)
+    (tmp_path / "registry").mkdir()
+    root = copy_case("k8s-churn", tmp_path / "churn")
+    config = tmp_path / "helm" / "registry.json"
+    env = {"HELM_REGISTRY_CONFIG": str(config)}
+    with running_registry(tmp_path / "registry", htpasswd) as host:
+        remote = f"oci://{host}/charts"
+        denied = run_dockyard("-C", str(root), "helm", "--push", remote, env=env)
+        assert denied.code == 1
+        assert denied.stderr.strip().splitlines()[-2].startswith(
+            f"error: helm push to {remote} failed: ")
+        client = helm_python.RegistryClient(plain_http=True, credentials_file=config)
+        try:
+            client.login(host, "charts", "chart-pw-41", plain_http=True)
+        finally:
+            client.close()
+        pushed = run_dockyard("-C", str(root), "helm", "--push", remote, "--json", env=env)
+        assert pushed.code == 0, pushed.stderr
+        assert json.loads(pushed.stdout)["pushed"]["ref"] == f"{remote}/churn:0.1.0"

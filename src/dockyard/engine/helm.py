@@ -122,6 +122,16 @@ def check_oci(remote: str) -> None:
                         hint="use oci://REGISTRY/REPOSITORY, e.g. oci://ghcr.io/team/charts")
 
 
+def registry_config() -> str:
+    """Where Helm keeps registry logins (`helm registry login`; Docker's config.json format):
+    $HELM_REGISTRY_CONFIG, else $XDG_CONFIG_HOME/helm/registry/config.json."""
+    forced = os.environ.get("HELM_REGISTRY_CONFIG")
+    if forced:
+        return forced
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "helm", "registry", "config.json")
+
+
 @dataclass(frozen=True)
 class Pushed:
     ref: str  # oci://host/repo/name:version
@@ -133,9 +143,15 @@ def push(archive: Path, remote: str, *, insecure_http: bool = False) -> Pushed:
     come from the archive."""
     check_oci(remote)
     sdk = _sdk()
+    plain = insecure_http or plain_http(remote)
     with _mapped(f"helm push to {remote} failed"):
-        result = sdk.push(os.fspath(archive), remote.rstrip("/"),
-                          plain_http=insecure_http or plain_http(remote))
+        # The SDK's default client reads no stored login: this one reads Helm's own.
+        client = sdk.RegistryClient(plain_http=plain, credentials_file=registry_config())
+        try:
+            result = sdk.push(os.fspath(archive), remote.rstrip("/"), client=client,
+                              plain_http=plain)
+        finally:
+            client.close()
         digest = str(result.get("digest", "") or sdk.digest(os.fspath(archive)))
     name_version = archive.name.removesuffix(".tgz")
     name, _, version = name_version.rpartition("-")
