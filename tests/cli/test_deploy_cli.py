@@ -118,3 +118,15 @@ def test_deploy_runs_its_plan_through_the_runner(root: Path, monkeypatch: pytest
     fed = [yaml.safe_load(c.input_text) for c in fake.calls if c.input_text]
     assert [d["kind"] for d in fed] == ["Namespace", "Secret"]
     assert base64.b64decode(fed[1]["data"]["POSTGRES_PASSWORD"]) == b"pw-1"
+
+
+def test_helm_removes_templates_of_objects_that_are_gone(root: Path) -> None:
+    assert run_dockyard("-C", str(root), "helm").code == 0
+    redis = root / "helm" / "churn" / "templates" / "statefulset-churn-redis.yaml"
+    assert redis.exists()
+    toml = root / "dockyard.toml"
+    toml.write_text(toml.read_text().replace("[services.redis]\n", ""))
+    ran = run_dockyard("-C", str(root), "helm", "--json")
+    assert ran.code == 0, ran.stderr
+    assert "helm/churn/templates/statefulset-churn-redis.yaml" in json.loads(ran.stdout)["removed"]
+    assert not redis.exists()
