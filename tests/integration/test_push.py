@@ -12,12 +12,7 @@ import hashlib
 import json
 import os
 import re
-import shutil
-import socket
 import subprocess
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +22,14 @@ import pytest
 from dockyard.app.context import load_project
 from dockyard.app.published import image_reference
 from tests.conftest import run_dockyard
-from tests.integration.conftest import DOCKER, BuiltProject
+from tests.integration.conftest import (
+    DOCKER,
+    REGISTRY_BINARY,
+    BuiltProject,
+    need_tools,
+    running_registry,
+)
 
-REGISTRY_BINARY = "/usr/bin/docker-registry"
 USER, PASSWORD = "dockyard", "push-test-pw-7c1e"
 
 
@@ -44,72 +44,19 @@ class Registry:
                               input=input_text, env={**os.environ, **self.env}, timeout=600)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _config(root: Path, port: int, htpasswd: Path) -> str:
-    # Without http.secret the registry logs a warning and makes one up: fine for one instance.
-    return (
-        "version: 0.1\n"
-        "log:\n  level: warn\n"
-        f"storage:\n  filesystem:\n    rootdirectory: {root / 'storage'}\n"
-        "  delete:\n    enabled: true\n"
-        f"http:\n  addr: 127.0.0.1:{port}\n"
-        f"auth:\n  htpasswd:\n    realm: dockyard-test\n    path: {htpasswd}\n"
-    )
-
-
-def _wait_for_401(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: float) -> None:
-    """Ready means /v2/ answers 401: the registry is up and enforcing auth."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"docker-registry exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            urllib.request.urlopen(url, timeout=2)  # loopback only
-            pytest.fail(f"{url} answered without credentials: auth is not enforced")
-        except urllib.error.HTTPError as exc:
-            if exc.code == 401:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"{url} did not answer 401 within {timeout:.0f}s:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="module")
 def registry(engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
-    for tool in (REGISTRY_BINARY, "htpasswd"):
-        if not shutil.which(tool):
-            reason = f"{tool} is not installed (apt-get install docker-registry apache2-utils)"
-            if os.environ.get("CI") == "true":
-                pytest.fail(f"CI needs the registry: {reason}")
-            pytest.skip(reason)
+    need_tools(REGISTRY_BINARY, "htpasswd")
     root = tmp_path_factory.mktemp("registry")
     htpasswd = root / "htpasswd"
     htpasswd.write_text(subprocess.run(["htpasswd", "-Bbn", USER, PASSWORD], check=True,
                                        capture_output=True, text=True).stdout)
-    port = _free_port()
-    (root / "config.yml").write_text(_config(root, port, htpasswd))
     (root / "client").mkdir()
-    log = root / "registry.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([REGISTRY_BINARY, "serve", str(root / "config.yml")],
-                                stdout=out, stderr=subprocess.STDOUT)
-    try:
-        _wait_for_401(proc, f"http://127.0.0.1:{port}/v2/", log, timeout=30)
-        yield Registry(f"127.0.0.1:{port}", {"DOCKER_CONFIG": str(root / "client")})
-    finally:
-        proc.terminate()
+    with running_registry(root, htpasswd) as host:
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        _remove_refs(f"127.0.0.1:{port}/")
+            yield Registry(host, {"DOCKER_CONFIG": str(root / "client")})
+        finally:
+            _remove_refs(f"{host}/")
 
 
 def _remove_refs(prefix: str) -> None:

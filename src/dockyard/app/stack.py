@@ -46,12 +46,17 @@ class Stack:
     compose: dc.ComposeProject
     choices: tuple[tuple[str, ImageChoice], ...] = ()
     warnings: tuple[tuple[str, str], ...] = ()  # (message, hint)
+    api_replicas: int = 1  # [deploy] replicas, tried on this machine
 
     @property
     def context(self) -> ProjectContext:
         spec = self.project.spec
         return ProjectContext(self.project.image, serve_image(self.project), spec.project_key,
-                              spec.data_dirs)
+                              spec.data_dirs, self.api_replicas)
+
+    def replicas(self, svc: ServiceSpec) -> int:
+        """How many containers the service runs (each published port then takes a range)."""
+        return self.api_replicas if svc.kind == "api" else 1
 
     @property
     def uses_project_image(self) -> bool:
@@ -91,8 +96,29 @@ def load_stack(engine: Engine, project: Project) -> Stack:
             svc = replace(svc, image=choice.image)
             choices.append((svc.name, choice))
         services.append(svc)
+    # [deploy] is read only when the stack has an api: a stack without one never trips on it.
+    replicas = project.deploy.local_replicas if spec.service("api") else 1
+    _check_replica_ports(spec, replicas, project.loaded.file or "dockyard.toml")
     return Stack(project, replace(spec, services=tuple(services)), compose_project(project),
-                 tuple(choices), _warnings(project, spec))
+                 tuple(choices), _warnings(project, spec), replicas)
+
+
+def _check_replica_ports(spec: StackSpec, replicas: int, file: str) -> None:
+    """The api's replicas take one host port each, from its port up: none may be another
+    service's (the spec's own check only knows one port per service)."""
+    api = spec.service("api")
+    if api is None or replicas < 2:
+        return
+    for p in api.ports:
+        taken = range(p.port, p.port + replicas)
+        for svc in spec.services:
+            clash = next((q for q in svc.ports if svc is not api and q.port in taken
+                          and (q.host == p.host or "0.0.0.0" in (q.host, p.host))), None)
+            if clash:
+                raise UserError(f"{p.key}: its {replicas} replicas ([deploy] replicas) take "
+                                f"ports {p.port}-{taken[-1]}, and {clash.key} publishes "
+                                f"{clash.port}",
+                                hint=f"move one of them in {file}")
 
 
 def _warnings(project: Project, spec: StackSpec) -> tuple[tuple[str, str], ...]:
@@ -233,10 +259,15 @@ def check_ports(engine: Engine, stack: Stack, services: list[str]) -> None:
         if svc.name not in services or svc.name in running:
             continue
         for p in svc.ports:
-            if not port_free(p.host, p.port):
-                raise UserError(f"port {p.port} on {p.host} is already in use ({p.key})",
-                                hint=f"set {p.key.rsplit('.', 1)[-1]} = <a free port> in "
-                                     f"[services.{svc.name}], or stop what uses it")
+            replicated = stack.replicas(svc) > 1
+            for number in range(p.port, p.port + stack.replicas(svc)):
+                if not port_free(p.host, number):
+                    extra = (f"; its {stack.replicas(svc)} replicas take ports {p.port}-"
+                             f"{p.port + stack.replicas(svc) - 1}") if replicated else ""
+                    raise UserError(f"port {number} on {p.host} is already in use "
+                                    f"({p.key}{extra})",
+                                    hint=f"set {p.key.rsplit('.', 1)[-1]} = <a free port> in "
+                                         f"[services.{svc.name}], or stop what uses it")
 
 
 def start_stack(engine: Engine, stack: Stack, *, no_build: bool = False, timeout: int = 300,
@@ -297,7 +328,11 @@ def endpoints(stack: Stack) -> list[tuple[str, str]]:
     for svc in stack.spec.services:
         for p in svc.ports:
             shown = "127.0.0.1" if p.host in ("0.0.0.0", "") else p.host
-            found.append((svc.name, _endpoint(svc, shown, p.port, p.target, token)))
+            where = _endpoint(svc, shown, p.port, p.target, token)
+            n = stack.replicas(svc)
+            if n > 1:  # one host port per replica; on the stack network: http://api:8080
+                where += f" … :{p.port + n - 1} ({n} replicas, one port each)"
+            found.append((svc.name, where))
     return found
 
 

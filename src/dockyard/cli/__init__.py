@@ -7,6 +7,7 @@ from dockyard.cli import (
     build_cmds,
     deploy_cmds,
     doctor_cmd,
+    helm_cmds,
     project_cmds,
     run_cmds,
     serve_cmds,
@@ -14,5 +15,5 @@ from dockyard.cli import (
 )
 from dockyard.cli._main import cli, main
 
-__all__ = ["airflow_cmd", "build_cmds", "cli", "deploy_cmds", "doctor_cmd", "main", "project_cmds",
-           "run_cmds", "serve_cmds", "stack_cmds"]
+__all__ = ["airflow_cmd", "build_cmds", "cli", "deploy_cmds", "doctor_cmd", "helm_cmds", "main",
+           "project_cmds", "run_cmds", "serve_cmds", "stack_cmds"]

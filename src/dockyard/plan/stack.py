@@ -47,6 +47,7 @@ class ProjectContext:
     serve_image: str  # the serving image (`dockyard serve`'s build): api
     key: str
     data_dirs: tuple[str, ...] = ()
+    api_replicas: int = 1  # `[deploy] replicas` tried on one machine (DeploySpec.local_replicas)
 
 
 def stack_workloads(stack: StackSpec, ctx: ProjectContext) -> tuple[Workload, ...]:
@@ -114,7 +115,7 @@ def _api(svc: ServiceSpec, stack: StackSpec, ctx: ProjectContext) -> Workload:
     # The API key comes from .env (never a generated file); unset, the server asks for none.
     variables.append(secret_env("DOCKYARD_API_KEY", required=False))
     w = replace(w, command=("python", "-m", "dockyard_serve"),
-                env=merge_env(w.env, tuple(variables)),
+                env=merge_env(w.env, tuple(variables)), replicas=ctx.api_replicas,
                 read_only=True)  # like `dockyard serve`: the server writes nothing but /tmp
     return _long_running(svc, w, f"http://127.0.0.1:{API_PORT}/ready")
 

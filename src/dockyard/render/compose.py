@@ -15,6 +15,7 @@ from dockyard.workload import (
     LABEL_ROLE,
     EnvVar,
     Mount,
+    Port,
     Probe,
     Resources,
     SecretRef,
@@ -128,6 +129,24 @@ def deploy(r: Resources, replicas: int = 1) -> Doc:
     return doc
 
 
+def host_ports(p: Port, replicas: int = 1) -> range:
+    """The host ports a published port takes: one per replica, from `host_port` up."""
+    return range(p.host_port, p.host_port + max(replicas, 1))
+
+
+def port(p: Port, replicas: int = 1) -> str:
+    """`127.0.0.1:8080:8080`; replicated, a host port range (`127.0.0.1:8080-8082:8080`).
+
+    N replicas cannot all bind one host port, so each gets its own from a range of N and
+    Compose hands them out as it starts replicas (a restarted replica takes the free one).
+    Publishing no port at all when replicated would leave the API unreachable from the host;
+    clients on the stack network use the service name (`http://api:8080`), which Docker's DNS
+    resolves to every replica in turn."""
+    ports = host_ports(p, replicas)
+    host = f"{ports[0]}-{ports[-1]}" if len(ports) > 1 else str(ports[0])
+    return f"{p.host_ip}:{host}:{p.container_port}"
+
+
 def service(w: Workload) -> Doc:
     """One Compose service."""
     doc: Doc = {"image": w.image}
@@ -144,7 +163,7 @@ def service(w: Workload) -> Doc:
         "read_only": w.read_only,
         "tmpfs": ["/tmp"] if w.read_only else [],
         "volumes": [mount(m) for m in w.mounts],
-        "ports": [f"{p.host_ip}:{p.host_port}:{p.container_port}" for p in w.ports],
+        "ports": [port(p, w.replicas) for p in w.ports],
         "depends_on": {d.name: {"condition": CONDITIONS[d.condition]} for d in w.depends_on},
         "healthcheck": healthcheck(w.probe) if w.probe else {},
         "deploy": deploy(w.resources, w.replicas),

@@ -207,6 +207,14 @@ def unescape(text: str) -> str:
     return text.replace("$$", "$")
 
 
+def _compose_port(text: str, replicas: int) -> tuple[str, int, int]:
+    """`host:8080:8080`, or replicated `host:8080-8082:8080`: one host port per replica."""
+    host, ports, target = text.rsplit(":", 2)
+    first, _, last = ports.partition("-")
+    assert int(last or first) - int(first) + 1 == replicas, text
+    return host, int(first), int(target)
+
+
 def read_compose(doc: dict[str, Any], name: str) -> dict[str, Any]:
     envs = []
     for key, value in doc.get("environment", {}).items():
@@ -244,8 +252,8 @@ def read_compose(doc: dict[str, Any], name: str) -> dict[str, Any]:
         "mounts": tuple(("bind" if m["type"] == "bind" else "scratch" if m["type"] == "tmpfs"
                          else "data" if m["source"].startswith("data") else "volume",
                          m["target"], m.get("read_only", False)) for m in doc.get("volumes", [])),
-        "ports": tuple((h, int(p), int(c)) for h, p, c in
-                       (s.rsplit(":", 2) for s in doc.get("ports", []))),
+        "ports": tuple(_compose_port(s, doc.get("deploy", {}).get("replicas", 1))
+                       for s in doc.get("ports", [])),
         "resources": Resources(float(limits["cpus"]) if "cpus" in limits else None,
                                limits.get("memory", ""), gpus),
         "probe": _compose_probe(doc["healthcheck"]) if "healthcheck" in doc else None,

@@ -303,6 +303,8 @@ class App:
                 **(self.model.info.libraries if self.model is not None else {}),
             },
             "server": {
+                # Which container answered: replicas behind one service name differ here.
+                "hostname": platform.node(),
                 "workers": s.workers,
                 "max_batch": s.max_batch,
                 "max_wait_ms": s.max_wait_ms,
