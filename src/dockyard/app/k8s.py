@@ -209,7 +209,7 @@ def layout(project: Project, *, out: str = DEFAULT_OUT, external: bool = False,
 
 def file_name(doc: Doc, prefix: str) -> str:
     """`api-deployment.yaml`: the object's name without the project prefix, and its kind."""
-    name = doc["metadata"]["name"]
+    name = k8s.stable_name(doc)
     short = name.removeprefix(f"{prefix}-") if name != prefix else ""
     return f"{short + '-' if short else ''}{doc['kind'].lower()}.yaml"
 

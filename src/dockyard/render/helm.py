@@ -32,6 +32,7 @@ import yaml
 
 from dockyard.generate.artifacts import MARKER
 from dockyard.render.k8s_pod import pull_policy
+from dockyard.render.kubernetes import stable_name
 from dockyard.spec.deploy import GPU_VENDORS, DeploySpec, Ingress
 
 Doc = dict[str, Any]
@@ -132,7 +133,7 @@ def chart_files(chart: Chart) -> dict[str, str]:
     for obj in chart.objects:
         if obj["kind"] in ("Namespace", "Secret"):
             continue  # helm --create-namespace; the Secret comes from .env, never a chart
-        base = f"{obj['kind'].lower()}-{obj['metadata']['name']}"
+        base = f"{obj['kind'].lower()}-{stable_name(obj)}"
         path, n = f"templates/{base}.yaml", 2
         while path in used:
             path, n = f"templates/{base}-{n}.yaml", n + 1

@@ -22,7 +22,9 @@ Namespace (the overlay sets it) are rendered.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from dataclasses import dataclass, replace
 
 from dockyard.render.k8s_pod import (
@@ -50,6 +52,7 @@ __all__ = [
     "dev_patches",
     "objects",
     "pipeline_name",
+    "stable_name",
 ]
 
 STATEFUL_ROLES = ("postgres", "redis", "minio")
@@ -268,6 +271,13 @@ def _job_spec(steps: list[Workload], workloads: tuple[Workload, ...], t: Target)
     return spec
 
 
+def stable_name(doc: Doc) -> str:
+    """The object's name without the pipeline Job's spec hash: what files are named after, so
+    a changed pipeline changes the Job's name, not the layout's file names."""
+    name: str = doc["metadata"]["name"]
+    return re.sub(r"-[0-9a-f]{8}$", "", name) if doc["kind"] == "Job" else name
+
+
 def pipeline_name(t: Target) -> str:
     return f"{t.deploy.name}-pipeline"
 
@@ -283,8 +293,12 @@ def _pipeline_meta(steps: list[Workload], t: Target) -> Doc:
 
 def _job(steps: list[Workload], workloads: tuple[Workload, ...], t: Target) -> Doc:
     spec = _job_spec(steps, workloads, t)
-    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": _pipeline_meta(steps, t),
-            "spec": spec}
+    # A Job's pod template cannot change once it exists: named after a hash of its spec, a
+    # changed pipeline (a new image digest, another step) is a new Job that runs on the next
+    # apply, and applying the same layout again leaves the finished one alone.
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:8]
+    meta = {**_pipeline_meta(steps, t), "name": f"{pipeline_name(t)}-{digest}"}
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta, "spec": spec}
 
 
 def _cron_job(steps: list[Workload], workloads: tuple[Workload, ...], t: Target) -> Doc:

@@ -12,6 +12,7 @@ them (and over planted violations that it must catch).
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -181,8 +182,8 @@ def test_gpus_only_where_the_spec_asks(layouts: dict[str, Rendered]) -> None:
     assert "nodeSelector" not in text
     for name, count in (("churn-gpu", 1), ("vision", 2)):
         pods = _gpu_pods(layouts[name].layers["overlays/prod"])
-        assert set(pods) == {f"Deployment/{name.split('-')[0]}-api",
-                             f"Job/{name.split('-')[0]}-pipeline"}
+        assert {re.sub(r"-[0-9a-f]{8}$", "", key) for key in pods} == {
+            f"Deployment/{name.split('-')[0]}-api", f"Job/{name.split('-')[0]}-pipeline"}
         for pod in pods.values():
             assert pod["tolerations"] and pod["nodeSelector"]
             limits = [c["resources"]["limits"] for c in pod["containers"]]
@@ -243,7 +244,8 @@ def test_a_scheduled_pipeline_is_also_a_cron_job(layouts: dict[str, Rendered]) -
 def test_pipeline_is_one_job_running_steps_in_order(layouts: dict[str, Rendered]) -> None:
     import json
 
-    job = _kinds(layouts["churn"].layers["overlays/prod"], "Job")["churn-pipeline"]
+    (name, job), = _kinds(layouts["churn"].layers["overlays/prod"], "Job").items()
+    assert re.fullmatch(r"churn-pipeline-[0-9a-f]{8}", name)  # a hash of its spec
     pod = job["spec"]["template"]["spec"]
     order = [c["name"] for c in pod["initContainers"]] + [c["name"] for c in pod["containers"]]
     assert order == ["wait-for-services", "prepare", "validate", "train"]

@@ -30,7 +30,7 @@ def by_kind(objs: list[Doc], kind: str) -> dict[str, Doc]:
 
 def test_a_schedule_adds_a_cron_job_running_the_same_job() -> None:
     _, _, objs = churn(schedule="0 3 * * *")
-    job = by_kind(objs, "Job")["churn-pipeline"]
+    (job,) = by_kind(objs, "Job").values()
     cron = by_kind(objs, "CronJob")["churn-pipeline"]
     assert cron["spec"]["schedule"] == "0 3 * * *"
     assert cron["spec"]["concurrencyPolicy"] == "Forbid"
