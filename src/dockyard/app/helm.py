@@ -18,7 +18,12 @@ from dockyard.app.context import Project
 from dockyard.app.stack import serve_image
 from dockyard.engine import helm as engine_helm
 from dockyard.errors import UserError
-from dockyard.generate.artifacts import Artifact, check_writable, is_generated, write_artifacts
+from dockyard.generate.artifacts import (
+    Artifact,
+    check_writable,
+    remove_stale,
+    write_artifacts,
+)
 from dockyard.render import helm as chart_render
 from dockyard.render import kubernetes as k8s
 from dockyard.render.k8s_pod import Doc
@@ -110,15 +115,8 @@ def write_chart(project: Project, *, out: str = "", force: bool = False) -> Writ
     artifacts = list(made.artifacts)
     check_writable(project.root, artifacts, force)
     changed = write_artifacts(project.root, artifacts, force)
-    wanted = {a.path for a in artifacts}
-    removed = []
-    templates = project.root / made.folder / "templates"
-    for path in sorted(templates.glob("*.yaml")) if templates.is_dir() else []:
-        rel = path.relative_to(project.root).as_posix()
-        if rel not in wanted and is_generated(path):
-            path.unlink()
-            removed.append(rel)
-    return WrittenChart(made, tuple(changed), tuple(removed))
+    removed = remove_stale(project.root, f"{made.folder}/templates", {a.path for a in artifacts})
+    return WrittenChart(made, tuple(changed), removed)
 
 
 def lint_chart(project: Project, folder: str) -> None:

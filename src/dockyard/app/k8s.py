@@ -25,7 +25,7 @@ from dockyard.generate.artifacts import (
     MARKER,
     Artifact,
     check_writable,
-    is_generated,
+    remove_stale,
     write_artifacts,
 )
 from dockyard.naming import LOCAL_PREFIX
@@ -294,12 +294,5 @@ def write_layout(project: Project, *, out: str = DEFAULT_OUT, external: bool = F
     artifacts = list(made.artifacts)
     check_writable(project.root, artifacts, force)
     changed = write_artifacts(project.root, artifacts, force)
-    wanted = {a.path for a in artifacts}
-    removed = []
-    base = project.root / folder / "base"
-    for path in sorted(base.glob("*.yaml")) if base.is_dir() else []:
-        rel = path.relative_to(project.root).as_posix()
-        if rel not in wanted and is_generated(path):
-            path.unlink()
-            removed.append(rel)
-    return Written(made, tuple(changed), tuple(removed))
+    removed = remove_stale(project.root, f"{folder}/base", {a.path for a in artifacts})
+    return Written(made, tuple(changed), removed)

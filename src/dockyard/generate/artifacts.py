@@ -60,3 +60,16 @@ def write_artifacts(root: Path, artifacts: list[Artifact], force: bool = False) 
         files.write_text(root, art.path, art.content, art.mode)
         changed.append(art.path)
     return changed
+
+
+def remove_stale(root: Path, folder: str, wanted: set[str]) -> tuple[str, ...]:
+    """Delete the generated `*.yaml` files of `folder` (relative to `root`) that are no longer
+    `wanted` — objects that left the layout; a file the user wrote is never touched."""
+    removed = []
+    where = root / folder
+    for path in sorted(where.glob("*.yaml")) if where.is_dir() and not where.is_symlink() else []:
+        rel = path.relative_to(root).as_posix()
+        if rel not in wanted and not path.is_symlink() and is_generated(path):
+            path.unlink()
+            removed.append(rel)
+    return tuple(removed)
