@@ -9,16 +9,18 @@ never replaced without `force`. Needs no engine.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from dockyard.app.context import Project
 from dockyard.app.published import image_reference
 from dockyard.errors import UserError
 from dockyard.generate.airflow import airflow_artifact, airflow_target
 from dockyard.generate.artifacts import check_writable, write_artifacts
+from dockyard.plan.notebook import executed_copy
 from dockyard.plan.stack import ProjectContext
 from dockyard.render.airflow import NotRenderable, Operator
 from dockyard.spec.resolve_stack import resolve_stack
+from dockyard.spec.stack import StackSpec
 
 DAGS_FOLDER = "dags"
 
@@ -73,9 +75,28 @@ def write_dag(project: Project, *, out: str = DAGS_FOLDER, operator: Operator = 
     shown = artifact.path if folder == root else str(folder / artifact.path)
     upstream = {name: tuple(s for s in (w.name for w in pipeline.steps) if s in ups)
                 for name, ups in pipeline.upstream.items()}
+    notes: tuple[str, ...] = (note,) if note else ()
+    if operator == "kubernetes":
+        notes += _unkept_notebooks(stack, spec.data_dirs)
     return DagWritten(shown, bool(changed), f"{pipeline.name}_pipeline", operator, image,
-                      pipeline.schedule, tuple(w.name for w in pipeline.steps), upstream,
-                      (note,) if note else ())
+                      pipeline.schedule, tuple(w.name for w in pipeline.steps), upstream, notes)
+
+
+def _unkept_notebooks(stack: StackSpec, data_dirs: tuple[str, ...]) -> tuple[str, ...]:
+    """Each pod of KubernetesPodOperator has the image's project folder, which its user
+    cannot write: a notebook step's executed copy must go to a data folder's claim."""
+    found = []
+    for step in stack.steps:
+        output = step.output or (executed_copy(step.notebook) if step.notebook else "")
+        if output and not any(output.startswith(d.rstrip("/") + "/") for d in data_dirs):
+            folder = data_dirs[0].rstrip("/") if data_dirs else "data"
+            where = f'output = "{folder}/{PurePosixPath(output).name}"'
+            if not data_dirs:
+                where = f'[data] dirs = ["data"] and {where}'
+            found.append(f"step {step.name}: its executed notebook ({output}) cannot be "
+                         f"written in a pod (the project folder is the image's): set {where} "
+                         f"in [pipeline.steps.{step.name}]")
+    return tuple(found)
 
 
 def _destination(root: Path, out: str) -> tuple[Path, str]:

@@ -94,6 +94,12 @@ def _adapt(w: Workload, stack: StackSpec, prefix: str, uid: int, kept: set[str])
         variables = merge_env(variables, (env("PGDATA", f"{volume}/pgdata"),))
     scratch = SCRATCH.get(w.role, SCRATCH["default"])
     mounts += [Mount("", path, kind="scratch") for path in scratch]
+    if w.role == "step":
+        # Steps write into the project folder (a notebook's executed copy, `outputs/`) and
+        # hand files on to the next step, as the shared folder lets them in Compose: in the
+        # pipeline's pod /workspace is a writable copy of the image's, made by its first init
+        # container, shared by every step; data folders stay claims mounted inside it.
+        mounts.insert(0, Mount("", WORKDIR, kind="scratch"))
     # Start order: a dependency left out (an external service) is not waited for.
     depends = tuple(d for d in w.depends_on if d.name in kept or d.condition == "completed")
     stop = w.stop_timeout

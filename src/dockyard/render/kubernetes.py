@@ -36,6 +36,7 @@ from dockyard.render.k8s_pod import (
     labels,
     pod_spec,
     selector,
+    volume_name,
     volumes,
     wait_container,
 )
@@ -58,6 +59,8 @@ __all__ = [
 STATEFUL_ROLES = ("postgres", "redis", "minio")
 SERVICE_ROLES = ("api", "dashboard", "mlflow")
 STEPS_ANNOTATION = "dockyard.dev/steps"
+COPY_CONTAINER = "copy-workspace"  # the pipeline pod's first init container
+COPY_TARGET = "/writable-workspace"
 API_SERVICE_PORT = 80
 
 
@@ -260,7 +263,8 @@ def steps_annotation(steps: list[Workload]) -> str:
 def _job_spec(steps: list[Workload], workloads: tuple[Workload, ...], t: Target) -> Doc:
     containers = [container(s, t) for s in steps]
     gpu = any(gpu_count(s, t) for s in steps)
-    pod = pod_spec(steps[0], t, containers[-1:], [*_waits(steps, workloads, t),
+    pod = pod_spec(steps[0], t, containers[-1:], [*_copy_workspace(steps, t),
+                                                  *_waits(steps, workloads, t),
                                                   *containers[:-1]],
                    volumes(steps, t), gpu=gpu)
     pod["restartPolicy"] = "Never"
@@ -276,6 +280,24 @@ def stable_name(doc: Doc) -> str:
     a changed pipeline changes the Job's name, not the layout's file names."""
     name: str = doc["metadata"]["name"]
     return re.sub(r"-[0-9a-f]{8}$", "", name) if doc["kind"] == "Job" else name
+
+
+def _copy_workspace(steps: list[Workload], t: Target) -> list[Doc]:
+    """The init container that fills the steps' writable /workspace (an emptyDir) with the
+    image's project folder, before any step runs."""
+    workdir = steps[0].workdir
+    mount = next((m for m in steps[0].mounts if m.kind == "scratch" and m.target == workdir),
+                 None)
+    if mount is None:
+        return []
+    copier = replace(steps[0], name=COPY_CONTAINER, mounts=(), secret_files=(), env=(),
+                     command=("cp", "-R", "--preserve=mode,timestamps", f"{workdir}/.",
+                              COPY_TARGET))
+    doc = container(copier, t)
+    doc["volumeMounts"] = [{"name": volume_name(mount), "mountPath": COPY_TARGET}]
+    doc["resources"] = {"requests": {"cpu": "10m", "memory": "32Mi"},
+                        "limits": {"cpu": "500m", "memory": "128Mi"}}
+    return [doc]
 
 
 def pipeline_name(t: Target) -> str:

@@ -248,8 +248,17 @@ def test_pipeline_is_one_job_running_steps_in_order(layouts: dict[str, Rendered]
     assert re.fullmatch(r"churn-pipeline-[0-9a-f]{8}", name)  # a hash of its spec
     pod = job["spec"]["template"]["spec"]
     order = [c["name"] for c in pod["initContainers"]] + [c["name"] for c in pod["containers"]]
-    assert order == ["wait-for-services", "prepare", "validate", "train"]
+    assert order == ["copy-workspace", "wait-for-services", "prepare", "validate", "train"]
     assert pod["restartPolicy"] == "Never" and job["spec"]["backoffLimit"] == 1
+    # Every step writes in one shared /workspace (an emptyDir the first init container filled
+    # from the image), data folders mounted inside it as claims.
+    for c in pod["initContainers"][2:] + pod["containers"]:
+        paths = [m["mountPath"] for m in c["volumeMounts"]]
+        assert paths[0] == "/workspace" and "/workspace/data" in paths, paths
+    copy = pod["initContainers"][0]
+    assert copy["args"][-2:] == ["/workspace/.", "/writable-workspace"]
+    assert copy["volumeMounts"] == [{"name": "scratch-workspace",
+                                     "mountPath": "/writable-workspace"}]
     steps = json.loads(job["metadata"]["annotations"]["dockyard.dev/steps"])
     assert [(s["name"], s["after"]) for s in steps] == [
         ("prepare", []), ("validate", ["prepare"]), ("train", ["validate"])]

@@ -308,3 +308,30 @@ def test_step_names_that_python_or_the_module_use_still_give_valid_code(operator
     assert dag.upstream == {"import": set(), "log": {"import"}, "dag": {"log"},
                             "security": {"dag"}, "on-step-failure": {"security"}}
     assert "import_task = " in text and "on_step_failure_task = " in text
+
+
+def test_kubernetes_pods_warn_when_a_notebook_copy_cannot_be_kept(pipeline_project: Path) -> None:
+    """A pod's project folder is the image's (its user cannot write there): the executed
+    notebook must go to a data folder, and `airflow --operator kubernetes` says how."""
+    ran = run_dockyard("-C", str(pipeline_project), "airflow", "--operator", "kubernetes",
+                       "--json", env=NO_ENGINE)
+    assert ran.code == 0, ran.stderr
+    notes = json.loads(ran.stdout)["notes"]
+    assert [n for n in notes if n.startswith("step train:")] == [
+        "step train: its executed notebook (notebooks/train.executed.ipynb) cannot be written "
+        'in a pod (the project folder is the image\'s): set [data] dirs = ["data"] and output = '
+        '"data/train.executed.ipynb" in [pipeline.steps.train]']
+    toml = pipeline_project / "dockyard.toml"
+    toml.write_text(toml.read_text().replace(
+        "parameters = { alpha = 0.5 }",
+        'parameters = { alpha = 0.5 }\noutput = "data/reports/train.ipynb"') +
+        '[data]\ndirs = ["data"]\n')
+    (pipeline_project / "data").mkdir()
+    again = run_dockyard("-C", str(pipeline_project), "airflow", "--operator", "kubernetes",
+                         "--json", "--force", env=NO_ENGINE)
+    assert again.code == 0, again.stderr
+    assert not [n for n in json.loads(again.stdout)["notes"] if n.startswith("step train:")]
+    # the docker operator mounts the project folder: nothing to say there
+    docker = run_dockyard("-C", str(pipeline_project), "airflow", "--json", "--force",
+                          env=NO_ENGINE)
+    assert not [n for n in json.loads(docker.stdout)["notes"] if n.startswith("step ")]
