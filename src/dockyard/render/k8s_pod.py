@@ -104,6 +104,8 @@ def pull_policy(image: str) -> str:
     runs what the registry holds now. Versioned tags of official images: IfNotPresent."""
     if "@sha256:" in image:
         return "IfNotPresent"
+    if image.startswith("localhost/"):  # only on nodes it was loaded into (kind load, k3d)
+        return "IfNotPresent"
     tag = image.rsplit("/", 1)[-1].partition(":")[2]
     return "Always" if tag in ("", "latest") else "IfNotPresent"
 
