@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from dockyard.plan.cluster import claim_name
 from dockyard.plan.pipeline import Pipeline, identifier
 from dockyard.render.k8s_pod import mebibytes
 from dockyard.workload import LABEL_PROJECT, LABEL_ROLE, EnvVar, Mount, SecretRef, Workload
@@ -464,6 +465,9 @@ def _tolerations(target: AirflowTarget) -> list[str]:
 
 
 def _claim(m: Mount, target: AirflowTarget) -> str:
+    """The claim the Kubernetes layout makes for this mount (a data folder's, named there)."""
+    if m.kind == "data":
+        return claim_name(target.prefix, m.source)
     return dns_name(f"{target.prefix}-{m.source.strip('/').replace('/', '-')}")
 
 

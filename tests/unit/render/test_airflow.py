@@ -335,3 +335,23 @@ def test_kubernetes_pods_warn_when_a_notebook_copy_cannot_be_kept(pipeline_proje
     docker = run_dockyard("-C", str(pipeline_project), "airflow", "--json", "--force",
                           env=NO_ENGINE)
     assert not [n for n in json.loads(docker.stdout)["notes"] if n.startswith("step ")]
+
+
+def test_pods_mount_the_claims_the_kubernetes_layout_makes(tmp_path: Path) -> None:
+    """A nested data folder's claim has one name, whichever command wrote it."""
+    import re
+
+    import yaml
+
+    root = write_project(tmp_path / "claims", 'name = "claims"\n[data]\ndirs = ["data", '
+                         '"raw/2024"]\n[pipeline.steps.prep]\ncommand = "python prep.py"\n',
+                         {"data/.keep": "", "raw/2024/.keep": ""})
+    for args in (("k8s",), ("airflow", "--operator", "kubernetes")):
+        ran = run_dockyard("-C", str(root), *args, env=NO_ENGINE)
+        assert ran.code == 0, ran.stderr
+    made = {doc["metadata"]["name"]
+            for path in (root / "k8s" / "base").glob("*persistentvolumeclaim.yaml")
+            for doc in [yaml.safe_load(path.read_text())]}
+    dag = (root / "dags" / "claims_pipeline.py").read_text()
+    mounted = set(re.findall(r'claim\("[^"]+", "([^"]+)"\)', dag))
+    assert mounted == made == {"claims-data", "claims-data-raw-2024"}
