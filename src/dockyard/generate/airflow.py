@@ -36,12 +36,11 @@ def airflow_target(stack: StackSpec, operator: Operator, name: str, project_dir:
                            network=f"{stack.project}_{NETWORK}" if has_services else "")
     if deploy is None:
         return target
-    gpu = deploy.gpu
+    selector, tolerations = deploy.gpu.placement  # as the Kubernetes layout places GPU pods
     return replace(target, namespace=deploy.namespace, k8s_name=deploy.name,
-                   gpu_resource=gpu.resource, gpu_node_selector=gpu.node_selector,
+                   gpu_resource=deploy.gpu.resource, gpu_node_selector=selector,
                    gpu_tolerations=tuple((t.key, t.operator, t.value, t.effect)
-                                         for t in gpu.tolerations)
-                   or ((gpu.resource, "Exists", "", "NoSchedule"),))
+                                         for t in tolerations))
 
 
 def airflow_artifact(stack: StackSpec, ctx: ProjectContext, name: str, target: AirflowTarget,

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from dockyard.plan.defaults import API_PORT, ENDPOINT_DELAY
 from dockyard.plan.services import memory_mb
-from dockyard.spec.deploy import GPU_VENDORS, DeploySpec
+from dockyard.spec.deploy import DeploySpec
 from dockyard.workload import (
     LABEL_PROJECT,
     LABEL_ROLE,
@@ -214,11 +214,10 @@ def gpu_count(w: Workload, t: Target) -> int:
 
 def gpu_placement(t: Target) -> Doc:
     """Node selector and tolerations for a pod that has a GPU container."""
-    gpu = t.deploy.gpu
-    selector_ = dict(gpu.node_selector) or GPU_VENDORS[gpu.vendor][1]
-    tolerations = [_toleration(x.key, x.operator, x.value, x.effect) for x in gpu.tolerations] \
-        or [_toleration(gpu.resource, "Exists", "", "NoSchedule")]
-    return {"nodeSelector": dict(sorted(selector_.items())), "tolerations": tolerations}
+    selector_, tolerations = t.deploy.gpu.placement
+    return {"nodeSelector": dict(selector_),
+            "tolerations": [_toleration(x.key, x.operator, x.value, x.effect)
+                            for x in tolerations]}
 
 
 def _toleration(key: str, operator: str, value: str, effect: str) -> Doc:

@@ -187,6 +187,14 @@ class GpuDeploy:
     node_selector: tuple[tuple[str, str], ...] = ()
     tolerations: tuple[Toleration, ...] = ()
 
+    @property
+    def placement(self) -> tuple[tuple[tuple[str, str], ...], tuple[Toleration, ...]]:
+        """Where a pod with a GPU goes — a GPU step too, when the API asks for none: the
+        spec's node selector and tolerations, else the vendor's usual label and taint."""
+        selector = self.node_selector or tuple(sorted(GPU_VENDORS[self.vendor][1].items()))
+        return selector, self.tolerations or (Toleration(self.resource, "Exists", "",
+                                                         "NoSchedule"),)
+
 
 @dataclass(frozen=True)
 class Ingress:

@@ -355,3 +355,24 @@ def test_pods_mount_the_claims_the_kubernetes_layout_makes(tmp_path: Path) -> No
     dag = (root / "dags" / "claims_pipeline.py").read_text()
     mounted = set(re.findall(r'claim\("[^"]+", "([^"]+)"\)', dag))
     assert mounted == made == {"claims-data", "claims-data-raw-2024"}
+
+
+def test_gpu_steps_go_where_the_kubernetes_layout_sends_them(tmp_path: Path) -> None:
+    """Without [deploy.gpu], a GPU step's pod gets the vendor's usual node selector and
+    toleration in the DAG as in the layout's Job (one `GpuDeploy.placement` for both)."""
+    import yaml
+
+    root = write_project(tmp_path / "gpu", 'name = "gpu"\n[pipeline.steps.train]\n'
+                         'command = "python train.py"\ngpu = true\n')
+    for args in (("k8s",), ("airflow", "--operator", "kubernetes")):
+        ran = run_dockyard("-C", str(root), *args, env=NO_ENGINE)
+        assert ran.code == 0, ran.stderr
+    job = yaml.safe_load((root / "k8s" / "base" / "pipeline-job.yaml").read_text())
+    pod = job["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+    assert pod["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists",
+                                   "effect": "NoSchedule"}]
+    dag = (root / "dags" / "gpu_pipeline.py").read_text()
+    assert 'GPU_NODES = {"nvidia.com/gpu.present": "true"}' in dag
+    assert ('GPU_TOLERATIONS = [k8s.V1Toleration(key="nvidia.com/gpu", operator="Exists", '
+            'effect="NoSchedule")]') in dag
