@@ -117,7 +117,10 @@ print("RESULT " + json.dumps(result))
 
 @pytest.fixture(scope="session")
 def airflow_python() -> str:
-    python = os.environ.get("DOCKYARD_AIRFLOW_PYTHON", str(REPO / ".tools/airflow/bin/python"))
+    # Where scripts/test.sh installs it (DOCKYARD_TOOLS, else ~/.cache/dockyard/tools).
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    tools = os.environ.get("DOCKYARD_TOOLS") or f"{cache}/dockyard/tools"
+    python = os.environ.get("DOCKYARD_AIRFLOW_PYTHON", f"{tools}/airflow/bin/python")
     if not os.access(python, os.X_OK):
         reason = f"no Apache Airflow interpreter at {python} (DOCKYARD_AIRFLOW_PYTHON)"
         if os.environ.get("CI") == "true":
