@@ -32,6 +32,7 @@ POD_SECURITY = k8s.V1PodSecurityContext(
 )
 # Where GPU steps go ([deploy.gpu]): GPU nodes are usually tainted.
 GPU_TOLERATIONS = [k8s.V1Toleration(key="nvidia.com/gpu", operator="Exists", effect="NoSchedule")]
+GPU_NODES = {"nvidia.com/gpu.present": "true"}
 
 
 def claim(name, claim_name):
@@ -202,6 +203,7 @@ with DAG(
             "nvidia.com/gpu": "1",
         }),
         tolerations=GPU_TOLERATIONS,
+        node_selector=GPU_NODES,
         security_context=POD_SECURITY,
         container_security_context=security(False),
         labels={"dev.dockyard.project": "stack-full-00000000", "dev.dockyard.role": "step"},
