@@ -36,6 +36,22 @@ tool_venv checkov "checkov>=3.2"
 tool_venv airflow "apache-airflow>=3.0,<4" "apache-airflow-providers-docker>=4" "apache-airflow-providers-cncf-kubernetes>=10"
 export DOCKYARD_CHECKOV=$tools/checkov/bin/checkov
 export DOCKYARD_AIRFLOW_PYTHON=$tools/airflow/bin/python
+# The suite builds a few hundred images' worth of layers. So that runs on a long-lived machine
+# do not add up until its disk fills: nameless images dockyard made go (it removes what its own
+# rebuilds replace; this catches what a killed run left), and BuildKit's cache is kept under
+# 20 GB, least recently used first. The run needs about 10 GB free; less fails now, not midway.
+"$DOCKYARD_DOCKER" image prune -f --filter label=dev.dockyard.project >/dev/null
+"$DOCKYARD_DOCKER" image prune -f --filter label=dev.dockyard.recipe >/dev/null
+"$DOCKYARD_DOCKER" builder prune -f --keep-storage 20gb >/dev/null
+root_dir=$("$DOCKYARD_DOCKER" info --format '{{.DockerRootDir}}')
+for dir in "$root_dir" "${TMPDIR:-/tmp}"; do
+  free_gb=$(( $(df --output=avail -k "$dir" | tail -n1) / 1024 / 1024 ))
+  if (( free_gb < 10 )); then
+    echo "[test] error: only ${free_gb} GB free in $dir; the tests need about 10 GB" >&2
+    echo "[test] hint: docker system df shows what holds it; docker builder prune frees the build cache" >&2
+    exit 1
+  fi
+done
 .venv/bin/ruff check src tests bench
 .venv/bin/mypy
 # The slowest tests are named in every run: where a 30-minute CI budget goes.

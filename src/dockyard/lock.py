@@ -13,6 +13,7 @@ a conflict is reported in seconds, before any layer is built.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import re
@@ -139,6 +140,9 @@ def _uv(argv: list[str], spec: Spec, ca_cert: Path | None) -> Result:
     env["UV_PYTHON_DOWNLOADS"] = "never"  # it resolves for a version; it needs no interpreter
     if ca_cert is not None:
         env["SSL_CERT_FILE"] = str(ca_cert)
+    own_cache = "UV_CACHE_DIR" not in env
+    if own_cache:
+        env["UV_CACHE_DIR"] = str(resolver_cache())
     try:
         return ProcessRunner().run(argv, env=env, timeout=UV_TIMEOUT)
     except RunTimeout:
@@ -146,6 +150,24 @@ def _uv(argv: list[str], spec: Spec, ca_cert: Path | None) -> Result:
                         "stopped",
                         hint="check that the package index answers (a proxy may need "
                              "--ca-cert), or pin the dependencies more narrowly") from None
+    finally:
+        if own_cache:
+            _prune(env)
+
+
+def resolver_cache() -> Path:
+    """uv's cache for resolving on the host: dockyard's own, so pruning it touches nothing of
+    the user's (a UV_CACHE_DIR they set is used as it is, and left alone)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "dockyard" / "uv"
+
+
+def _prune(env: dict[str, str]) -> None:
+    """Drop what the last resolution made unreachable. A source-only package's metadata comes
+    from its unpacked sdist, and where the index's answers carry no cache headers (a TLS proxy
+    here) uv unpacks a new copy each time: pyspark's 330 MB, every build, filled a disk."""
+    with contextlib.suppress(RunTimeout):  # a cache left for the next prune fails no build
+        ProcessRunner().run([uv_binary(), "cache", "prune", "--quiet"], env=env, timeout=120)
 
 
 def _compile_argv(spec: Spec, source: Path, out: Path) -> list[str]:

@@ -152,3 +152,40 @@ def test_lock_pins_with_hashes_and_locked_build_detects_staleness(
 def _user_files(root: Path) -> dict[Path, bytes]:
     return {p: p.read_bytes() for p in root.rglob("*")
             if p.is_file() and ".dockyard" not in p.parts}
+
+
+def test_resolving_again_leaves_one_copy_of_a_source_only_package(tmp_path: Path) -> None:
+    """uv unpacks a source-only package to read its metadata, and behind a proxy that strips
+    cache headers it unpacked a new copy at every resolution (pyspark: 330 MB a build). The
+    resolver's own cache is pruned after each use, so two resolutions leave one copy."""
+    root = tmp_path / "docs-cli"
+    root.mkdir()
+    (root / "requirements.txt").write_text("docopt==0.6.2\n")
+    (root / "cli.py").write_text("import docopt\n")
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    for _ in range(2):
+        ran = run_dockyard("-C", str(root), "lock", env=env)
+        assert ran.code == 0, ran.stderr
+    copies = [p for p in (tmp_path / "cache" / "dockyard" / "uv").glob("sdists-v*/pypi/docopt/*/*")
+              if p.is_dir()]
+    assert len(copies) == 1, copies
+
+
+def test_a_rebuild_leaves_no_nameless_image_behind(engine: None, tmp_path: Path) -> None:
+    """Two folders with the same name share an image name: the second build takes the name,
+    and the first folder's image, which nothing can name any more, is removed rather than
+    left dangling (a day of such rebuilds filled this machine's disk)."""
+    ids = []
+    for folder in ("first", "second"):
+        root = tmp_path / folder / "same-name"
+        root.mkdir(parents=True)
+        (root / "main.py").write_text(f"print({folder!r})\n")
+        built = run_dockyard("-C", str(root), "build", "--json")
+        assert built.code == 0, built.stderr
+        ids.append(json.loads(built.stdout)["id"])
+    assert ids[0] != ids[1]
+    assert docker("image", "inspect", ids[0], check=False).returncode != 0
+    assert docker("image", "inspect", ids[1], check=False).returncode == 0
+    dangling = docker("images", "--quiet", "--filter", "dangling=true", "--filter",
+                      "label=dev.dockyard.project").stdout.split()
+    assert not [i for i in dangling if ids[0].removeprefix("sha256:").startswith(i)]

@@ -18,6 +18,7 @@ from dockyard.engine.images import (
     BuildRequest,
     BuildResult,
     build,
+    drop_if_unnamed,
     image_exists,
     image_id,
     image_python,
@@ -157,15 +158,20 @@ def build_logged(engine: Engine, project: Project, request: BuildRequest,
 
 
 def drop_replaced(engine: Engine, old_id: str, project_key: str) -> None:
-    """The image a rebuild moved the tag away from is removed when it is this project's and
-    nothing else names it: every edit would otherwise leave a dangling image behind (a day of
-    rebuilds filled a 100 GB disk here). The engine refuses while a container uses it, and
-    BuildKit's cache keeps its layers for the next build either way."""
-    out = engine.docker("image", "inspect", "--format",
-                        f'{{{{index .Config.Labels "{LABEL_PROJECT}"}}}} {{{{len .RepoTags}}}}',
-                        old_id, check=False)
-    if out.returncode == 0 and out.stdout.split() == [project_key, "0"]:
-        engine.docker("rmi", old_id, check=False)
+    """Images this build left without a name are removed: every edit would otherwise leave a
+    dangling image behind (a day of rebuilds and test runs filled a 100 GB disk here).
+
+    That is the image the tag moved away from, when dockyard built it: this project's, or
+    another folder's with the same name (its project rebuilds from BuildKit's cache, as it would
+    after any edit), and any earlier image of this project that a container kept alive at its
+    rebuild. The engine refuses while a container uses one; a user's own images, and any image
+    still tagged, are never touched."""
+    drop_if_unnamed(engine, old_id, LABEL_PROJECT)
+    listed = engine.docker("images", "--quiet", "--no-trunc", "--filter", "dangling=true",
+                           "--filter", f"label={LABEL_PROJECT}={project_key}", check=False)
+    earlier = [i for i in listed.stdout.split() if i != old_id]
+    if earlier:
+        engine.docker("rmi", *earlier, check=False)
 
 
 def resolve_dependencies(project: Project, ca_cert: Path | None,

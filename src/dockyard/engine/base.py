@@ -27,7 +27,7 @@ from pathlib import Path
 
 from dockyard import __version__
 from dockyard.engine._cmd import Engine
-from dockyard.engine.images import image_labels
+from dockyard.engine.images import drop_if_unnamed, image_id, image_labels
 from dockyard.errors import EngineError, UserError
 from dockyard.naming import local_image
 
@@ -130,12 +130,14 @@ def build_base(engine: Engine, python: str, tag: str = "", mirror: str = MIRROR,
                         hint="run `sudo dockyard base`")
     tag = tag or base_tag(python)
     started = time.monotonic()
+    previous = image_id(engine, tag)
     with tempfile.TemporaryDirectory(prefix="dockyard-base-", dir="/var/tmp") as tmp:
         root = Path(tmp) / "root"
         _debootstrap(engine, suite, python, root, mirror, on_line)
         _slim(root)
         _link_python(root, python)
         _import(engine, root, tag, python, suite)
+    drop_if_unnamed(engine, previous, LABEL_RECIPE)  # images built on it keep its layers
     return BaseResult(tag, suite, time.monotonic() - started)
 
 

@@ -152,6 +152,20 @@ def image_id(engine: Engine, ref: str) -> str:
     return result.stdout.strip() if result.returncode == 0 else ""
 
 
+def drop_if_unnamed(engine: Engine, old_id: str, label: str) -> None:
+    """Remove an image a rebuild took the name from, when dockyard made it (it carries `label`)
+    and no name is left to it: nothing can refer to it any more, and each rebuild would leave
+    one behind. The engine refuses while a container uses it; that is left as it is."""
+    if not old_id:
+        return
+    out = engine.docker("image", "inspect", "--format",
+                        f'{{{{index .Config.Labels "{label}"}}}} {{{{len .RepoTags}}}}',
+                        old_id, check=False)
+    owner, _, tags = out.stdout.strip().rpartition(" ")
+    if out.returncode == 0 and owner not in ("", "<no value>") and tags == "0":
+        engine.docker("rmi", old_id, check=False)
+
+
 def image_exists(engine: Engine, ref: str) -> bool:
     result = engine.docker("image", "inspect", "--format", "{{.Id}}", ref, check=False)
     return result.returncode == 0

@@ -23,7 +23,9 @@ from dockyard.engine.images import (
     BuildRequest,
     BuildResult,
     build,
+    drop_if_unnamed,
     image_exists,
+    image_id,
     image_labels,
 )
 from dockyard.errors import UserError
@@ -54,7 +56,11 @@ def build_service_image(engine: Engine, name: str, version: str, base_image: str
                     ("org.opencontainers.image.version", version),
                     (LABEL_RECIPE, service_recipe(context))),
             ca_cert=ca_cert)
-        return build(engine, request, on_line)
+        previous = image_id(engine, tag)
+        result = build(engine, request, on_line)
+    if previous != result.id:
+        drop_if_unnamed(engine, previous, "dev.dockyard.service")
+    return result
 
 
 def service_recipe(context: Path) -> str:

@@ -131,7 +131,9 @@ def test_declaration_sites_name_file_and_line(root: Path) -> None:
 @pytest.mark.parametrize(("described", "removed"), [
     ("{key} 0", True),  # this project's, no other name: removed
     ("{key} 1", False),  # still tagged elsewhere: kept
-    ("other-project-1234 0", False),  # another project's: never touched
+    ("other-project-1234 0", True),  # a same-named folder's, now nameless: removed
+    ("other-project-1234 2", False),  # another project's, still tagged: kept
+    (" 0", False),  # not made by dockyard: never touched
 ])
 def test_a_rebuild_removes_the_image_it_replaced(root: Path, engine: FakeEngine,
                                                  described: str, removed: bool) -> None:
@@ -146,3 +148,18 @@ def test_a_rebuild_removes_the_image_it_replaced(root: Path, engine: FakeEngine,
     outcome = building.build_project(engine, project, tag="t:1")
     assert outcome.result.id != old
     assert bool(engine.ran("rmi", old)) is removed
+
+
+def test_a_rebuild_sweeps_earlier_nameless_images_of_its_project(root: Path,
+                                                                 engine: FakeEngine) -> None:
+    """An image a container kept alive at its rebuild goes at the next one."""
+    project = load_project(root)
+    kept = "sha256:" + "1" * 64
+    engine.answer("build", stdout=BUILD_LOG, then=write_iid)
+    engine.answer("image", "inspect", "--format", "{{.Id}}", "t:1",
+                  stdout="sha256:" + "0" * 64 + "\n")
+    engine.answer("images", "--quiet", "--no-trunc", "--filter", "dangling=true", "--filter",
+                  f"label=dev.dockyard.project={project.spec.project_key}", stdout=kept + "\n")
+    engine.answer("image", "inspect", stdout="99\n")
+    building.build_project(engine, project, tag="t:1")
+    assert engine.ran("rmi", kept)
