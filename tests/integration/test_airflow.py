@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,8 @@ import pytest
 
 from tests.conftest import REPO, run_dockyard
 from tests.integration.conftest import DOCKER, _cleanup_label, docker
+from tests.k8s_policy import kustomize
+from tests.kubelet import run_pod
 from tests.unit.render.test_airflow import assert_same_graph, compose_graph
 from tests.unit.stack.helpers import document
 
@@ -78,6 +81,7 @@ print("validate: all expectations met")
 }
 TRAIN_CELLS = [
     "from pathlib import Path\nimport os\nrows = Path('../data/rows.csv').read_text().split()[1:]",
+    "Path('../outputs').mkdir(exist_ok=True)  # a pod of its own has no earlier step's\n"
     "Path('../outputs/model.txt').write_text(\n"
     "    f'alpha={alpha} rows={len(rows)} cwd={os.path.basename(os.getcwd())}\\n')\n"
     "print('trained')",
@@ -254,7 +258,6 @@ def test_kubernetes_pods_validate_against_the_schemas(airflow_python: str,
                                                       tmp_path: Path) -> None:
     """The richest pipeline we have (secrets, a GPU step, limits, a notebook step): the pods
     the operator builds are valid Kubernetes objects, strictly, at 1.30 and the newest."""
-    import shutil
 
     root = tmp_path / "forecast"
     shutil.copytree(REPO / "tests" / "golden" / "stack-full" / "input", root)
@@ -275,3 +278,65 @@ def test_kubernetes_pods_validate_against_the_schemas(airflow_python: str,
     assert env["POSTGRES_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
         "name": "forecast-secrets", "key": "POSTGRES_PASSWORD", "optional": False}
     assert env["DATABASE_URL"]["value"] == "postgresql://app:$(POSTGRES_PASSWORD)@db:5432/sales"
+
+
+def test_kubernetes_pods_write_beside_their_code_and_keep_data(airflow_python: str,
+                                                               airflow_env: dict[str, str],
+                                                               project: Path,
+                                                               tmp_path: Path) -> None:
+    """The KubernetesPodOperator's own pods, run on the engine as a kubelet would run them:
+    each pod's first container copies the image's project folder into a writable emptyDir,
+    so the notebook step (which writes its executed copy and ../outputs beside its code, as
+    non-root uid 1000) runs; what prepare writes in the data claim reaches train's pod."""
+    folder = generate(project, "kubernetes", "dags-k8s").parent
+    pods = airflow(airflow_python, airflow_env, "pods", folder)["pods"]
+    claims = {f"{NAME}-data": open_folder(tmp_path / "claim")}
+    runs = {task: run_pod(DOCKER, pods[task]["spec"], claims, tmp_path / task)
+            for task in ("prepare", "train")}
+    for task, run in runs.items():
+        assert run.ran == ["copy-workspace", "base"] and not run.failed, (task, run.output)
+    assert (claims[f"{NAME}-data"] / "rows.csv").read_text() == "x\n1\n2\n3\n"
+    train = runs["train"].volumes["scratch-workspace"]
+    assert (train / "outputs" / "model.txt").read_text() == "alpha=0.5 rows=3 cwd=notebooks\n"
+    assert (train / "notebooks" / "train.executed.ipynb").is_file()
+    assert (train / "outputs" / "model.txt").stat().st_uid == 1000  # the pod's user
+
+
+def open_folder(path: Path) -> Path:
+    """A claim's folder: writable by the pods' user, as a provisioned volume with fsGroup is."""
+    path.mkdir(parents=True)
+    path.chmod(0o777)
+    return path
+
+
+def test_the_kubernetes_job_runs_the_steps_in_one_pod_in_order(project: Path,
+                                                               tmp_path: Path) -> None:
+    """The Kubernetes layout's pipeline Job (`dockyard k8s`, rendered by `kubectl kustomize`),
+    its pod run as a kubelet would: the steps are init containers in order, sharing one
+    writable copy of the project folder. A failing validation stops the pod before train;
+    fixed (and rebuilt), every step runs and hands its files to the next."""
+    made = run_dockyard("-C", str(project), "k8s", "--out", "k8s", env=ENV)
+    assert made.code == 0, made.stderr
+    [job] = [o for o in kustomize(project / "k8s" / "overlays" / "dev") if o["kind"] == "Job"]
+    pod = job["spec"]["template"]["spec"]
+    claims = {f"{NAME}-data": open_folder(tmp_path / "claim")}
+    # The image was built before expectations.ok existed: validation fails inside it.
+    (project / "expectations.ok").unlink(missing_ok=True)
+    failed = run_pod(DOCKER, pod, claims, tmp_path / "first")
+    assert (failed.ran, failed.failed) == (["copy-workspace", "prepare", "validate"], "validate")
+    assert "expectation 'rows_are_audited' failed" in failed.output
+    assert (claims[f"{NAME}-data"] / "rows.csv").exists()  # prepare's data stays
+    (project / "expectations.ok").write_text("audited\n")
+    # What the DockerOperator runs wrote in the shared folder is not baked into the image.
+    shutil.rmtree(project / "outputs", ignore_errors=True)
+    rebuilt = run_dockyard("-C", str(project), "build", env=ENV, timeout=600)
+    assert rebuilt.code == 0, rebuilt.stderr[-2000:]
+    done = run_pod(DOCKER, pod, claims, tmp_path / "second")
+    assert (done.ran, done.failed) == (["copy-workspace", "prepare", "validate", "train"], ""), \
+        done.output
+    workspace = done.volumes["scratch-workspace"]
+    assert (workspace / "outputs" / "model.txt").read_text() == "alpha=0.5 rows=3 cwd=notebooks\n"
+    assert (workspace / "notebooks" / "train.executed.ipynb").is_file()
+    # One folder for the pod's steps: prepare's outputs are where validate and train ran.
+    assert json.loads((workspace / "outputs" / "prepare.json").read_text())["uid"] == 1000
+    assert (workspace / "outputs" / "validate-attempts.txt").read_text() == "attempt\n"

@@ -83,8 +83,8 @@ def write_dag(project: Project, *, out: str = DAGS_FOLDER, operator: Operator = 
 
 
 def _unkept_notebooks(stack: StackSpec, data_dirs: tuple[str, ...]) -> tuple[str, ...]:
-    """Each pod of KubernetesPodOperator has the image's project folder, which its user
-    cannot write: a notebook step's executed copy must go to a data folder's claim."""
+    """Each KubernetesPodOperator pod writes in its own copy of the project folder, gone
+    with the pod: a notebook step's executed copy is kept only in a data folder's claim."""
     found = []
     for step in stack.steps:
         output = step.output or (executed_copy(step.notebook) if step.notebook else "")
@@ -93,8 +93,8 @@ def _unkept_notebooks(stack: StackSpec, data_dirs: tuple[str, ...]) -> tuple[str
             where = f'output = "{folder}/{PurePosixPath(output).name}"'
             if not data_dirs:
                 where = f'[data] dirs = ["data"] and {where}'
-            found.append(f"step {step.name}: its executed notebook ({output}) cannot be "
-                         f"written in a pod (the project folder is the image's): set {where} "
+            found.append(f"step {step.name}: its executed notebook ({output}) would be "
+                         f"lost with its pod (only data folders outlive it): set {where} "
                          f"in [pipeline.steps.{step.name}]")
     return tuple(found)
 

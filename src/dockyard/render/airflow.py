@@ -25,6 +25,7 @@ from typing import Literal
 from dockyard.plan.cluster import claim_name
 from dockyard.plan.pipeline import Pipeline, identifier
 from dockyard.render.k8s_pod import mebibytes
+from dockyard.render.kubernetes import COPY_COMMAND, COPY_CONTAINER, COPY_TARGET
 from dockyard.workload import LABEL_PROJECT, LABEL_ROLE, EnvVar, Mount, SecretRef, Workload
 
 Operator = Literal["docker", "kubernetes"]
@@ -422,7 +423,7 @@ def _kubernetes(pipeline: Pipeline, target: AirflowTarget) -> tuple[list[str], l
             nodes = ((k, q(v)) for k, v in target.gpu_node_selector)
             constants.append(f"GPU_NODES = {py_dict(nodes, 0, 12)}")
     volumes = _k8s_volumes(pipeline, target)
-    helpers = [CLAIM_HELPER if volumes else "", '''
+    helpers = [CLAIM_HELPER if any(v.startswith("claim(") for v in volumes) else "", '''
 
 def secret_env(name, optional=False):
     """The environment variable NAME from the key NAME of the Secret SECRETS."""
@@ -439,10 +440,37 @@ def security(read_only):
     names = task_names(pipeline)
     tasks = [_task("KubernetesPodOperator", names, w, _k8s_args(w, target, pipeline.steps))
              for w in pipeline.steps]
-    if volumes:
-        helpers.append("\n\n# Data folders and volumes: claims the Kubernetes layout creates.\n"
-                       f"VOLUMES = {py_list(volumes, 0, 10)}\n")
+    helpers.append("\n\n" + "\n".join(_copy_workspace(pipeline)) + "\n")
+    helpers.append("\n\n# The workspace copy, and claims the Kubernetes layout creates for data "
+                   f"folders\n# and volumes.\nVOLUMES = {py_list(volumes, 0, 10)}\n")
     return ["\n".join(constants) + "\n" + "".join(helpers)], tasks
+
+
+WORKSPACE_VOLUME = "scratch-workspace"  # the Kubernetes layout's name for it
+
+
+def _copy_workspace(pipeline: Pipeline) -> list[str]:
+    """The init container that gives each step's pod a writable /workspace, as the layout's
+    Job has: the image's project folder is root's, and a notebook's executed copy or a file
+    a script writes beside itself would fail. Only data folders outlive the pod."""
+    local = any(w.local_image for w in pipeline.steps)
+    return [
+        "# Each pod's /workspace is a writable copy of the image's (an emptyDir this container",
+        "# fills first), so a step writes beside its code as under Compose; only data folders'",
+        "# claims outlive the pod.",
+        "COPY_WORKSPACE = k8s.V1Container(",
+        f"    name={q(COPY_CONTAINER)}, image=IMAGE, "
+        f"image_pull_policy={q('Never' if local else 'IfNotPresent')},",
+        f"    command={json.dumps(list(COPY_COMMAND))},",
+        f"    volume_mounts=[k8s.V1VolumeMount(name={q(WORKSPACE_VOLUME)}, "
+        f"mount_path={q(COPY_TARGET)})],",
+        "    security_context=security(True),",
+        "    resources=k8s.V1ResourceRequirements(requests={\"cpu\": \"10m\", \"memory\": "
+        "\"32Mi\"},",
+        "                                         limits={\"cpu\": \"500m\", \"memory\": "
+        "\"128Mi\"}),",
+        ")",
+    ]
 
 
 CLAIM_HELPER = '''
@@ -477,7 +505,7 @@ def _volume_name(m: Mount) -> str:
 
 def _k8s_volumes(pipeline: Pipeline, target: AirflowTarget) -> list[str]:
     """One claim per data folder or named volume; the project itself is in the image."""
-    seen: dict[str, str] = {}
+    seen: dict[str, str] = {WORKSPACE_VOLUME: ""}
     for m in (m for w in pipeline.steps for m in w.mounts if m.kind != "bind"):
         seen.setdefault(_volume_name(m), _claim(m, target))
     if any(w.read_only for w in pipeline.steps):
@@ -497,17 +525,20 @@ def _k8s_args(w: Workload, target: AirflowTarget,
                                   lead("arguments"))),
             ("env_vars", py_list(_k8s_env(w), 4, lead("env_vars")))]
     mounts = [m for m in w.mounts if m.kind != "bind"]
-    if mounts or w.read_only:
-        used = {_volume_name(m) for m in mounts} | ({"tmp"} if w.read_only else set())
-        every = {_volume_name(m) for s in steps for m in s.mounts if m.kind != "bind"}
-        every |= {"tmp"} if any(s.read_only for s in steps) else set()
-        args.append(("volumes", "VOLUMES" if used == every else
-                     f"[v for v in VOLUMES if v.name in {json.dumps(sorted(used))}]"))
-        items = [f"k8s.V1VolumeMount(name={q(_volume_name(m))}, mount_path={q(m.target)}"
-                 f"{', read_only=True' if m.read_only else ''})" for m in mounts]
-        if w.read_only:
-            items.append("k8s.V1VolumeMount(name='tmp', mount_path='/tmp')")
-        args.append(("volume_mounts", py_list(items, 4, lead("volume_mounts"))))
+    used = {WORKSPACE_VOLUME, *(_volume_name(m) for m in mounts)}
+    used |= {"tmp"} if w.read_only else set()
+    every = {WORKSPACE_VOLUME, *(_volume_name(m) for s in steps for m in s.mounts
+                                 if m.kind != "bind")}
+    every |= {"tmp"} if any(s.read_only for s in steps) else set()
+    args.append(("init_containers", "[COPY_WORKSPACE]"))
+    args.append(("volumes", "VOLUMES" if used == every else
+                 f"[v for v in VOLUMES if v.name in {json.dumps(sorted(used))}]"))
+    items = [f"k8s.V1VolumeMount(name={q(WORKSPACE_VOLUME)}, mount_path={q(IMAGE_WORKDIR)})"]
+    items += [f"k8s.V1VolumeMount(name={q(_volume_name(m))}, mount_path={q(m.target)}"
+              f"{', read_only=True' if m.read_only else ''})" for m in mounts]
+    if w.read_only:
+        items.append("k8s.V1VolumeMount(name='tmp', mount_path='/tmp')")
+    args.append(("volume_mounts", py_list(items, 4, lead("volume_mounts"))))
     resources = _k8s_resources(w, target.gpu_resource)
     if resources:
         args.append(("container_resources", resources))

@@ -27,6 +27,7 @@ import json
 import re
 from dataclasses import dataclass, replace
 
+from dockyard.plan.defaults import WORKDIR
 from dockyard.render.k8s_pod import (
     Doc,
     NotRenderable,
@@ -61,6 +62,9 @@ SERVICE_ROLES = ("api", "dashboard", "mlflow")
 STEPS_ANNOTATION = "dockyard.dev/steps"
 COPY_CONTAINER = "copy-workspace"  # the pipeline pod's first init container
 COPY_TARGET = "/writable-workspace"
+# The files, not the folder's own metadata: an emptyDir's root is root's (mode 777), and a
+# non-root user may not set its mode or times, so `cp --preserve` failed the pod.
+COPY_COMMAND = ("cp", "-R", f"{WORKDIR}/.", COPY_TARGET)
 API_SERVICE_PORT = 80
 
 
@@ -291,8 +295,7 @@ def _copy_workspace(steps: list[Workload], t: Target) -> list[Doc]:
     if mount is None:
         return []
     copier = replace(steps[0], name=COPY_CONTAINER, mounts=(), secret_files=(), env=(),
-                     command=("cp", "-R", "--preserve=mode,timestamps", f"{workdir}/.",
-                              COPY_TARGET))
+                     command=COPY_COMMAND)
     doc = container(copier, t)
     doc["volumeMounts"] = [{"name": volume_name(mount), "mountPath": COPY_TARGET}]
     doc["resources"] = {"requests": {"cpu": "10m", "memory": "32Mi"},

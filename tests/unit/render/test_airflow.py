@@ -311,15 +311,15 @@ def test_step_names_that_python_or_the_module_use_still_give_valid_code(operator
 
 
 def test_kubernetes_pods_warn_when_a_notebook_copy_cannot_be_kept(pipeline_project: Path) -> None:
-    """A pod's project folder is the image's (its user cannot write there): the executed
-    notebook must go to a data folder, and `airflow --operator kubernetes` says how."""
+    """A pod writes in its own copy of the project folder, gone with the pod: the executed
+    notebook must go to a data folder to be kept, and `airflow --operator kubernetes` says how."""
     ran = run_dockyard("-C", str(pipeline_project), "airflow", "--operator", "kubernetes",
                        "--json", env=NO_ENGINE)
     assert ran.code == 0, ran.stderr
     notes = json.loads(ran.stdout)["notes"]
     assert [n for n in notes if n.startswith("step train:")] == [
-        "step train: its executed notebook (notebooks/train.executed.ipynb) cannot be written "
-        'in a pod (the project folder is the image\'s): set [data] dirs = ["data"] and output = '
+        "step train: its executed notebook (notebooks/train.executed.ipynb) would be lost with "
+        'its pod (only data folders outlive it): set [data] dirs = ["data"] and output = '
         '"data/train.executed.ipynb" in [pipeline.steps.train]']
     toml = pipeline_project / "dockyard.toml"
     toml.write_text(toml.read_text().replace(

@@ -23,6 +23,7 @@ from dockyard.plan.pipeline import Pipeline
 from dockyard.plan.stack import stack_workloads
 from dockyard.render import airflow, compose, docker_run
 from dockyard.render.k8s_pod import mebibytes
+from dockyard.render.kubernetes import COPY_TARGET
 from dockyard.workload import (
     LABEL_PROJECT,
     LABEL_ROLE,
@@ -698,6 +699,13 @@ def read_airflow_kubernetes(dag: Dag, name: str) -> dict[str, Any]:
     assert ctr["_call"] == "security"
     assert pod["run_as_non_root"] and pod["seccomp_profile"]["type"] == "RuntimeDefault"
     assert (airflow.GPU_RESOURCE in limits) == ("tolerations" in task)
+    # The project folder the Workload binds is, in a pod, the image's, copied into a writable
+    # emptyDir by the init container before the step runs.
+    workspace = [m for m in task["volume_mounts"] if m["name"] == airflow.WORKSPACE_VOLUME]
+    assert [m["mount_path"] for m in workspace] == [airflow.IMAGE_WORKDIR]
+    copier = c["COPY_WORKSPACE"]
+    assert copier["command"][-2:] == [f"{airflow.IMAGE_WORKDIR}/.", COPY_TARGET]
+    assert copier["volume_mounts"][0]["name"] == airflow.WORKSPACE_VOLUME
     return {
         "name": task["task_id"], "project": task["labels"][LABEL_PROJECT],
         "role": task["labels"][LABEL_ROLE], "image": task["image"],
@@ -706,7 +714,7 @@ def read_airflow_kubernetes(dag: Dag, name: str) -> dict[str, Any]:
         "env": tuple(sorted(envs)),
         "mounts": tuple(sorted(("data", m["mount_path"], m.get("read_only", False))
                                for m in task.get("volume_mounts", [])
-                               if m["name"] != "tmp")),
+                               if m["name"] not in ("tmp", airflow.WORKSPACE_VOLUME))),
         "resources": Resources(float(limits["cpu"]) if "cpu" in limits else None,
                                limits.get("memory", ""),
                                int(limits.get(airflow.GPU_RESOURCE, 0))),

@@ -54,8 +54,25 @@ def security(read_only):
     )
 
 
-# Data folders and volumes: claims the Kubernetes layout creates.
-VOLUMES = [claim("data", "forecast-data")]
+# Each pod's /workspace is a writable copy of the image's (an emptyDir this container
+# fills first), so a step writes beside its code as under Compose; only data folders'
+# claims outlive the pod.
+COPY_WORKSPACE = k8s.V1Container(
+    name="copy-workspace", image=IMAGE, image_pull_policy="Never",
+    command=["cp", "-R", "/workspace/.", "/writable-workspace"],
+    volume_mounts=[k8s.V1VolumeMount(name="scratch-workspace", mount_path="/writable-workspace")],
+    security_context=security(True),
+    resources=k8s.V1ResourceRequirements(requests={"cpu": "10m", "memory": "32Mi"},
+                                         limits={"cpu": "500m", "memory": "128Mi"}),
+)
+
+
+# The workspace copy, and claims the Kubernetes layout creates for data folders
+# and volumes.
+VOLUMES = [
+    k8s.V1Volume(name="scratch-workspace", empty_dir=k8s.V1EmptyDirVolumeSource()),
+    claim("data", "forecast-data"),
+]
 
 
 log = logging.getLogger(__name__)
@@ -113,8 +130,12 @@ with DAG(
             k8s.V1EnvVar(name="SPARK_MASTER_URL", value="spark://spark:7077"),
             k8s.V1EnvVar(name="DOCKYARD_STEP", value="etl"),
         ],
+        init_containers=[COPY_WORKSPACE],
         volumes=VOLUMES,
-        volume_mounts=[k8s.V1VolumeMount(name="data", mount_path="/workspace/data")],
+        volume_mounts=[
+            k8s.V1VolumeMount(name="scratch-workspace", mount_path="/workspace"),
+            k8s.V1VolumeMount(name="data", mount_path="/workspace/data"),
+        ],
         security_context=POD_SECURITY,
         container_security_context=security(False),
         labels={"dev.dockyard.project": "stack-full-00000000", "dev.dockyard.role": "step"},
@@ -152,8 +173,12 @@ with DAG(
             k8s.V1EnvVar(name="SPARK_MASTER_URL", value="spark://spark:7077"),
             k8s.V1EnvVar(name="DOCKYARD_STEP", value="validate"),
         ],
+        init_containers=[COPY_WORKSPACE],
         volumes=VOLUMES,
-        volume_mounts=[k8s.V1VolumeMount(name="data", mount_path="/workspace/data")],
+        volume_mounts=[
+            k8s.V1VolumeMount(name="scratch-workspace", mount_path="/workspace"),
+            k8s.V1VolumeMount(name="data", mount_path="/workspace/data"),
+        ],
         security_context=POD_SECURITY,
         container_security_context=security(False),
         labels={"dev.dockyard.project": "stack-full-00000000", "dev.dockyard.role": "step"},
@@ -195,8 +220,12 @@ with DAG(
             k8s.V1EnvVar(name="DOCKYARD_STEP", value="train"),
             k8s.V1EnvVar(name="EPOCHS", value="10"),
         ],
+        init_containers=[COPY_WORKSPACE],
         volumes=VOLUMES,
-        volume_mounts=[k8s.V1VolumeMount(name="data", mount_path="/workspace/data")],
+        volume_mounts=[
+            k8s.V1VolumeMount(name="scratch-workspace", mount_path="/workspace"),
+            k8s.V1VolumeMount(name="data", mount_path="/workspace/data"),
+        ],
         container_resources=k8s.V1ResourceRequirements(limits={
             "cpu": "4",
             "memory": "8Gi",
@@ -249,8 +278,12 @@ with DAG(
             k8s.V1EnvVar(name="SPARK_MASTER_URL", value="spark://spark:7077"),
             k8s.V1EnvVar(name="DOCKYARD_STEP", value="report"),
         ],
+        init_containers=[COPY_WORKSPACE],
         volumes=VOLUMES,
-        volume_mounts=[k8s.V1VolumeMount(name="data", mount_path="/workspace/data")],
+        volume_mounts=[
+            k8s.V1VolumeMount(name="scratch-workspace", mount_path="/workspace"),
+            k8s.V1VolumeMount(name="data", mount_path="/workspace/data"),
+        ],
         security_context=POD_SECURITY,
         container_security_context=security(False),
         labels={"dev.dockyard.project": "stack-full-00000000", "dev.dockyard.role": "step"},
