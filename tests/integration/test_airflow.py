@@ -29,7 +29,7 @@ import pytest
 from tests.conftest import REPO, run_dockyard
 from tests.integration.conftest import DOCKER, _cleanup_label, docker
 from tests.k8s_policy import kustomize
-from tests.kubelet import run_pod
+from tests.kubelet import Node, claim_folder
 from tests.unit.render.test_airflow import assert_same_graph, compose_graph
 from tests.unit.stack.helpers import document
 
@@ -290,9 +290,9 @@ def test_kubernetes_pods_write_beside_their_code_and_keep_data(airflow_python: s
     non-root uid 1000) runs; what prepare writes in the data claim reaches train's pod."""
     folder = generate(project, "kubernetes", "dags-k8s").parent
     pods = airflow(airflow_python, airflow_env, "pods", folder)["pods"]
-    claims = {f"{NAME}-data": open_folder(tmp_path / "claim")}
-    runs = {task: run_pod(DOCKER, pods[task]["spec"], claims, tmp_path / task)
-            for task in ("prepare", "train")}
+    claims = {f"{NAME}-data": claim_folder(tmp_path / "claim", 1000)}
+    node = Node(DOCKER, [], tmp_path / "node")
+    runs = {task: node.run_pod(pods[task]["spec"], claims) for task in ("prepare", "train")}
     for task, run in runs.items():
         assert run.ran == ["copy-workspace", "base"] and not run.failed, (task, run.output)
     assert (claims[f"{NAME}-data"] / "rows.csv").read_text() == "x\n1\n2\n3\n"
@@ -301,12 +301,6 @@ def test_kubernetes_pods_write_beside_their_code_and_keep_data(airflow_python: s
     assert (train / "notebooks" / "train.executed.ipynb").is_file()
     assert (train / "outputs" / "model.txt").stat().st_uid == 1000  # the pod's user
 
-
-def open_folder(path: Path) -> Path:
-    """A claim's folder: writable by the pods' user, as a provisioned volume with fsGroup is."""
-    path.mkdir(parents=True)
-    path.chmod(0o777)
-    return path
 
 
 def test_the_kubernetes_job_runs_the_steps_in_one_pod_in_order(project: Path,
@@ -319,10 +313,11 @@ def test_the_kubernetes_job_runs_the_steps_in_one_pod_in_order(project: Path,
     assert made.code == 0, made.stderr
     [job] = [o for o in kustomize(project / "k8s" / "overlays" / "dev") if o["kind"] == "Job"]
     pod = job["spec"]["template"]["spec"]
-    claims = {f"{NAME}-data": open_folder(tmp_path / "claim")}
+    claims = {f"{NAME}-data": claim_folder(tmp_path / "claim", 1000)}
+    node = Node(DOCKER, [], tmp_path / "node")
     # The image was built before expectations.ok existed: validation fails inside it.
     (project / "expectations.ok").unlink(missing_ok=True)
-    failed = run_pod(DOCKER, pod, claims, tmp_path / "first")
+    failed = node.run_pod(pod, claims)
     assert (failed.ran, failed.failed) == (["copy-workspace", "prepare", "validate"], "validate")
     assert "expectation 'rows_are_audited' failed" in failed.output
     assert (claims[f"{NAME}-data"] / "rows.csv").exists()  # prepare's data stays
@@ -331,7 +326,7 @@ def test_the_kubernetes_job_runs_the_steps_in_one_pod_in_order(project: Path,
     shutil.rmtree(project / "outputs", ignore_errors=True)
     rebuilt = run_dockyard("-C", str(project), "build", env=ENV, timeout=600)
     assert rebuilt.code == 0, rebuilt.stderr[-2000:]
-    done = run_pod(DOCKER, pod, claims, tmp_path / "second")
+    done = node.run_pod(pod, claims)
     assert (done.ran, done.failed) == (["copy-workspace", "prepare", "validate", "train"], ""), \
         done.output
     workspace = done.volumes["scratch-workspace"]
