@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 import pytest
 
+from dockyard.app import k8s
 from dockyard.app.context import load_project
 from dockyard.cli import cli
 from dockyard.spec.resolve_stack import resolve_stack
@@ -43,6 +44,10 @@ def test_every_toml_snippet_is_a_valid_spec(block: str, tmp_path: Path) -> None:
         assert stack.services or stack.steps
     if "[deploy" in block:
         assert project.deploy.name  # resolved: every cross-field check passes
+        # and the checks that need the stack (object names, storage keys) pass too
+        for folder in project.spec.data_dirs:
+            (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+        assert k8s.plan(load_project(tmp_path)).cluster.workloads
 
 
 def _command(words: list[str]) -> tuple[click.Command, list[str]]:

@@ -73,7 +73,8 @@ def make_chart(project: Project, out: str = "") -> ChartFiles:
     chart = chart_render.Chart(deploy.name, project_version(project),
                                app_version(images[0].ref if images else ""),
                                tuple(objects), deploy, tuple(images),
-                               f"{project.spec.name}: model API and services, by dockyard")
+                               f"{project.spec.name}: model API and services, by dockyard",
+                               planned.target.claims)
     folder = k8s_app.out_folder(project, out or default_out(project))
     artifacts = tuple(Artifact(f"{folder}/{rel}", text)
                       for rel, text in chart_render.chart_files(chart).items())

@@ -31,6 +31,7 @@ from dockyard.generate.artifacts import (
 from dockyard.naming import LOCAL_PREFIX
 from dockyard.plan.cluster import (
     ClusterPlan,
+    claim_keys,
     claim_name,
     cluster_config,
     cluster_workloads,
@@ -145,10 +146,24 @@ def plan(project: Project, *, external: bool = False, schedule: str = "") -> Pla
                         f"{planned.left_out[0][1]})",
                         hint="add [services.api] (or [serve]), a dashboard or [pipeline] steps")
     images = _images(project, deploy, planned)
+    claims = claim_keys(planned.workloads, deploy.name, project.spec.data_dirs)
+    _check_sizes(deploy, claims, file)
     # [pipeline] schedule: the same one the Airflow DAG runs on (a CronJob beside the Job).
     target = Target(deploy, tuple((k, v) for k, (v, _) in images.items()),
-                    cluster_config(stack, deploy.name), schedule=schedule or stack.schedule)
+                    cluster_config(stack, deploy.name), schedule=schedule or stack.schedule,
+                    claims=claims)
     return Planned(planned, target, tuple(note for _, note in images.values() if note))
+
+
+def _check_sizes(deploy: DeploySpec, claims: tuple[tuple[str, str], ...], file: str) -> None:
+    """Each `[deploy.storage] sizes` key names a data folder or a service with a volume."""
+    known = sorted({key for _, key in claims})
+    for key, _ in deploy.storage.sizes:
+        if key not in known:
+            raise SpecError(file, [f'deploy.storage.sizes.{key}: no data folder or service '
+                                   f'with a volume is named "{key}" (known: '
+                                   f'{", ".join(known) or "none"})'],
+                            hint=f"fix [deploy.storage] in {file}")
 
 
 def _images(project: Project, deploy: DeploySpec,

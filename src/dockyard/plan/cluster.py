@@ -120,6 +120,19 @@ def _mount(m: Mount, prefix: str) -> Mount:
     return m
 
 
+def claim_keys(workloads: tuple[Workload, ...], prefix: str,
+               data_dirs: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """Each volume claim's owner as `[deploy.storage] sizes` names it: (the claim's name for a
+    data folder, or the object's for a service's own volume, → the folder or service)."""
+    mounted = {m.source for w in workloads for m in w.mounts if m.kind == "data"}
+    keys = {claim_name(prefix, d): d.strip("/") for d in data_dirs
+            if claim_name(prefix, d) in mounted}
+    for w in workloads:
+        if any(m.kind == "volume" for m in w.mounts):
+            keys[w.name] = w.name.removeprefix(f"{prefix}-")
+    return tuple(sorted(keys.items()))
+
+
 def claim_name(prefix: str, folder: str) -> str:
     """The claim of a data folder: `Raw_Data/2024` → `<prefix>-data-raw-data-2024`."""
     return object_name(prefix, re.sub(r"[^a-z0-9-]+", "-", data_volume(folder).lower()).strip("-"))

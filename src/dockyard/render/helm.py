@@ -112,6 +112,7 @@ class Chart:
     deploy: DeploySpec
     images: tuple[ImageValue, ...]
     description: str = ""
+    claims: tuple[tuple[str, str], ...] = ()  # claim or object name → its storage key
 
 
 def every_part(d: DeploySpec) -> DeploySpec:
@@ -164,6 +165,8 @@ def values(chart: Chart) -> Doc:
         "tolerations": gpu_tolerations if d.gpu.count else [],
         "ingress": {"enabled": bool(d.ingress.host), "host": d.ingress.host,
                     "className": d.ingress.class_name, "tlsSecret": d.ingress.tls_secret},
+        "storage": {"className": d.storage.class_name,
+                    "sizes": {key: d.storage.size_of(key) for _, key in chart.claims}},
     }
     return doc
 
@@ -201,6 +204,11 @@ def values_schema(chart: Chart) -> str:
                     # An enabled Ingress needs a host to route.
                     "if": {"properties": {"enabled": {"const": True}}},
                     "then": {"properties": {"host": {"minLength": 1}}}},
+        # Each claim's size, by data folder or service: every one the chart makes.
+        "storage": obj({"className": text,
+                        "sizes": obj({key: {"type": "string", "minLength": 1}
+                                      for _, key in chart.claims},
+                                     tuple(key for _, key in chart.claims))}),
     }
     schema = {"$comment": f"This file is {MARKER}. Edit dockyard.toml instead: `dockyard "
                           "helm` rewrites it.",
@@ -238,6 +246,7 @@ def template(obj: Doc, chart: Chart) -> str:
                            "namespace": holes.put(Hole(inline="{{ .Release.Namespace }}")),
                            **{k: v for k, v in doc["metadata"].items() if k != "name"}}
     _images(doc, chart, holes)
+    _storage_holes(doc, chart, holes)
     condition = ""
     if _is_api(doc):
         kind = doc["kind"]
@@ -379,6 +388,34 @@ def _ingress_holes(doc: Doc, holes: _Holes) -> None:
                 "tls": holes.put(Hole(block=tls))}
     new |= {k: v for k, v in spec.items() if k not in ("ingressClassName", "tls")}
     doc["spec"] = new
+
+
+def _storage_holes(doc: Doc, chart: Chart, holes: _Holes) -> None:
+    """A claim's size and class (a data folder's claim, a StatefulSet's claim templates),
+    for the claims `chart.claims` names."""
+    key = dict(chart.claims).get(doc["metadata"]["name"])
+    if key is None:
+        return
+    if doc["kind"] == "PersistentVolumeClaim":
+        owners = [doc]
+    elif doc["kind"] == "StatefulSet":
+        owners = doc["spec"].get("volumeClaimTemplates", [])
+    else:
+        return
+
+    def class_name(indent: str, _n: int) -> list[str]:
+        return [f"{indent}{{{{- with .Values.storage.className }}}}",
+                f"{indent}storageClassName: {{{{ . | quote }}}}",
+                f"{indent}{{{{- end }}}}"]
+
+    size = Hole(inline=f'{{{{ index .Values.storage.sizes "{key}" | quote }}}}')
+    for owner in owners:
+        spec = owner["spec"]
+        owner["spec"] = {"accessModes": spec["accessModes"],
+                         "storageClassName": holes.put(Hole(block=class_name)),
+                         "resources": {**spec["resources"], "requests": {
+                             **spec["resources"]["requests"], "storage": holes.put(size)}}}
+        owner["spec"] |= {k: v for k, v in spec.items() if k not in owner["spec"]}
 
 
 def _fill(text: str, holes: _Holes) -> str:

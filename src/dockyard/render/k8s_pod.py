@@ -69,7 +69,16 @@ class Target:
     images: tuple[tuple[str, str], ...] = ()  # local name → the reference a cluster pulls
     config: tuple[tuple[str, str], ...] = ()  # the ConfigMap: non-secret settings
     schedule: str = ""  # the pipeline's cron schedule; "": run once
-    storage: str = "10Gi"  # each PersistentVolumeClaim's request
+    claims: tuple[tuple[str, str], ...] = ()  # claim or object name → its [deploy.storage] key
+
+    def claim_spec(self, name: str, mode: str) -> Doc:
+        """A volume claim's spec: the size `[deploy.storage]` gives its owner, its class."""
+        storage = self.deploy.storage
+        spec: Doc = {"accessModes": [mode]}
+        if storage.class_name:
+            spec["storageClassName"] = storage.class_name
+        size = storage.size_of(dict(self.claims).get(name, ""))
+        return spec | {"resources": {"requests": {"storage": size}}}
 
     @property
     def secret_name(self) -> str:

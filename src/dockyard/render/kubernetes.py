@@ -119,8 +119,7 @@ def _data_claims(workloads: tuple[Workload, ...], t: Target) -> list[Doc]:
                 claims[m.source] = {
                     "apiVersion": "v1", "kind": "PersistentVolumeClaim",
                     "metadata": _meta(m.source, None, t),
-                    "spec": {"accessModes": [mode],
-                             "resources": {"requests": {"storage": t.storage}}}}
+                    "spec": t.claim_spec(m.source if m.kind == "data" else w.name, mode)}
     return list(claims.values())
 
 
@@ -198,9 +197,7 @@ def _deployment(w: Workload, workloads: tuple[Workload, ...], t: Target) -> Doc:
 
 
 def _stateful_set(w: Workload, workloads: tuple[Workload, ...], t: Target) -> Doc:
-    claims = [{"metadata": {"name": "data"},
-               "spec": {"accessModes": ["ReadWriteOnce"],
-                        "resources": {"requests": {"storage": t.storage}}}}
+    claims = [{"metadata": {"name": "data"}, "spec": t.claim_spec(w.name, "ReadWriteOnce")}
               for m in w.mounts if m.kind == "volume"]
     spec: Doc = {"serviceName": w.name, "replicas": 1,
                  "selector": {"matchLabels": selector(w.name, t)},

@@ -30,6 +30,8 @@ _CPU = re.compile(r"^([0-9]+(\.[0-9]+)?m?)$")
 _MEMORY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|K|M|G|T|k)?$")
 _LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*"
                         r"[A-Za-z0-9])?$")
+# A DNS-1123 subdomain: what Kubernetes accepts as a StorageClass's name.
+DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _REGISTRY = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(/[a-z0-9._-]+)*$")
 
 # The device plugin's resource name, and where a vendor's GPU nodes are usually found.
@@ -53,6 +55,13 @@ def _memory(value: object) -> str:
         return value
     raise PydanticCustomError("spec_quantity", 'expected a positive memory size such as "512Mi" '
                                                'or "2Gi"')
+
+
+def _size(value: object) -> str:
+    if isinstance(value, str) and _MEMORY.match(value) and _amount(value) > 0:
+        return value
+    raise PydanticCustomError("spec_quantity", 'expected a positive storage size such as '
+                                               '"10Gi" or "1Ti"')
 
 
 def _dns_label(value: object) -> str:
@@ -97,6 +106,7 @@ def _amount(text: str) -> Decimal:
 
 Cpu = Annotated[str, PlainValidator(_cpu)]
 Memory = Annotated[str, PlainValidator(_memory)]
+Size = Annotated[str, PlainValidator(_size)]
 DnsLabel = Annotated[str, PlainValidator(_dns_label)]
 Registry = Annotated[str, PlainValidator(_registry)]
 NodeLabels = Annotated[dict[str, str], PlainValidator(_labels)]
@@ -145,6 +155,13 @@ class IngressSection(_Section):
     tls_secret: DnsLabel | None = None
 
 
+class StorageSection(_Section):
+    size: Size | None = None
+    class_name: str | None = Field(default=None, alias="class", pattern=DNS_SUBDOMAIN.pattern,
+                                   max_length=253)
+    sizes: dict[str, Size] | None = None
+
+
 class DeploySection(_Section):
     name: DnsLabel | None = None  # the objects' name prefix; default: the project's name
     namespace: DnsLabel | None = None
@@ -154,6 +171,7 @@ class DeploySection(_Section):
     resources: ResourcesSection = Field(default_factory=ResourcesSection)
     gpu: GpuDeploySection = Field(default_factory=GpuDeploySection)
     ingress: IngressSection = Field(default_factory=IngressSection)
+    storage: StorageSection = Field(default_factory=StorageSection)
 
 
 @dataclass(frozen=True)
@@ -204,6 +222,19 @@ class Ingress:
 
 
 @dataclass(frozen=True)
+class Storage:
+    """The volume claims' request and class. `sizes`: by data folder or service name, as the
+    user wrote them (which names exist is known with the stack: `plan.cluster` checks)."""
+
+    size: str = "10Gi"
+    class_name: str = ""  # "": the cluster's default StorageClass
+    sizes: tuple[tuple[str, str], ...] = ()
+
+    def size_of(self, key: str) -> str:
+        return dict(self.sizes).get(key, self.size)
+
+
+@dataclass(frozen=True)
 class DeploySpec:
     name: str
     namespace: str
@@ -215,6 +246,7 @@ class DeploySpec:
     limits: Amounts
     gpu: GpuDeploy
     ingress: Ingress
+    storage: Storage = Storage()
 
 
 DEFAULT_REQUESTS = Amounts("250m", "512Mi")
@@ -241,7 +273,10 @@ def resolve_deploy(section: DeploySection, project: str, *, gpu: bool, serve_wor
         requests=requests, limits=limits,
         gpu=_gpu(section.gpu, gpu, problems),
         ingress=Ingress(section.ingress.host or "", section.ingress.class_name or "",
-                        section.ingress.tls_secret or ""))
+                        section.ingress.tls_secret or ""),
+        storage=Storage(section.storage.size or Storage.size,
+                        section.storage.class_name or "",
+                        tuple(sorted((section.storage.sizes or {}).items()))))
     if section.ingress.tls_secret and not section.ingress.host:
         problems.append("deploy.ingress.tls_secret: needs deploy.ingress.host")
     if problems:

@@ -1,6 +1,7 @@
 """A small hand-written object list shaped as `dockyard.render.kubernetes` makes it: the API
-(Deployment, Service, HPA, PDB, Ingress) and a data service, for the chart generator's own
-tests (the real renderer's objects are compared in tests/unit/helm/test_chart_prod.py)."""
+(Deployment, Service, HPA, PDB, Ingress), a data folder's claim and a data service, for the
+chart generator's own tests (the real renderer's objects are compared in
+tests/unit/helm/test_chart_prod.py)."""
 
 from __future__ import annotations
 
@@ -52,6 +53,7 @@ def objects(d: DeploySpec) -> list[Doc]:
          "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [
              {"name": "train", "image": PROJECT_IMAGE, "imagePullPolicy": "Always"}]}}}},
     ]
+    docs += _claims(d)
     a = d.autoscaling
     if a.enabled:
         docs.append({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
@@ -75,3 +77,28 @@ def objects(d: DeploySpec) -> list[Doc]:
         docs.append({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
                      "metadata": meta, "spec": ing})
     return docs
+
+
+CLAIMS = (("churn-data", "data"), ("churn-db", "db"))  # as plan.cluster.claim_keys gives them
+
+
+def _claims(d: DeploySpec) -> list[Doc]:
+    def spec(key: str, mode: str) -> Doc:
+        found: Doc = {"accessModes": [mode]}
+        if d.storage.class_name:
+            found["storageClassName"] = d.storage.class_name
+        return found | {"resources": {"requests": {"storage": d.storage.size_of(key)}}}
+
+    db = {"name": "churn-db", "labels": _labels("churn-db", "postgres", d)}
+    return [
+        {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+         "metadata": {"name": "churn-data", "labels": _labels("churn-data", "data", d)},
+         "spec": spec("data", "ReadWriteMany")},
+        {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": db, "spec": {
+            "serviceName": "churn-db", "replicas": 1,
+            "selector": {"matchLabels": {"app.kubernetes.io/name": "churn-db"}},
+            "template": {"metadata": {"labels": _labels("churn-db", "postgres", d)},
+                         "spec": {"containers": [{"name": "churn-db", "image": "postgres:16"}]}},
+            "volumeClaimTemplates": [{"metadata": {"name": "data"},
+                                      "spec": spec("db", "ReadWriteOnce")}]}},
+    ]

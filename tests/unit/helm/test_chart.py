@@ -21,10 +21,11 @@ from dockyard.spec.deploy import (
     DeploySpec,
     GpuDeploy,
     Ingress,
+    Storage,
     Toleration,
     resolve_deploy,
 )
-from tests.unit.helm.objects import API_IMAGE, PROJECT_IMAGE, objects
+from tests.unit.helm.objects import API_IMAGE, CLAIMS, PROJECT_IMAGE, objects
 
 GOLDEN = Path(__file__).parent / "golden" / "churn"
 UPDATE = os.environ.get("DOCKYARD_UPDATE_GOLDEN") == "1"
@@ -42,12 +43,13 @@ def other_knobs(d: DeploySpec) -> DeploySpec:
         requests=Amounts("500m", "1Gi"), limits=Amounts("2", "4Gi"),
         gpu=GpuDeploy(2, "nvidia", "nvidia.com/gpu", (("pool", "gpu"),),
                       (Toleration("nvidia.com/gpu", "Exists", "", "NoSchedule"),)),
-        ingress=Ingress("churn.example.com", "nginx", "churn-tls"))
+        ingress=Ingress("churn.example.com", "nginx", "churn-tls"),
+        storage=Storage("20Gi", "fast-ssd", (("data", "1Ti"),)))
 
 
 def chart_of(d: DeploySpec) -> helm.Chart:
     return helm.Chart("churn", "0.1.0", "abababababab", tuple(objects(helm.every_part(d))), d,
-                      IMAGES)
+                      IMAGES, claims=CLAIMS)
 
 
 def write(chart: helm.Chart, dest: Path) -> Path:
@@ -95,6 +97,7 @@ def test_values_cover_every_knob() -> None:
     assert set(values["image"]) == {"registry", "repository", "tag", "digest", "pullPolicy"}
     assert set(values["ingress"]) == {"enabled", "host", "className", "tlsSecret"}
     assert set(values["gpu"]) == {"count", "resource"}
+    assert values["storage"] == {"className": "", "sizes": {"data": "10Gi", "db": "10Gi"}}
 
 
 @pytest.mark.parametrize("knobs", [deploy, lambda: other_knobs(deploy())])

@@ -27,7 +27,7 @@ from tests.k8s_policy import (
     resource_violations,
     validate_objects,
 )
-from tests.unit.k8s.helpers import copy_case, with_gpu
+from tests.unit.k8s.helpers import copy_case, with_gpu, with_storage
 
 Doc = dict[str, Any]
 PLANTED = {"POSTGRES_PASSWORD": "pg-planted-9f3e1a", "REDIS_PASSWORD": "redis-planted-77c2d0",
@@ -44,6 +44,7 @@ OTHER_VALUES: Doc = {
     "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
     "ingress": {"enabled": True, "host": "api.example.org", "className": "traefik",
                 "tlsSecret": "api-example-org-tls"},
+    "storage": {"className": "premium-rwx", "sizes": {"data": "2Ti", "db": "100Gi"}},
 }
 
 
@@ -62,7 +63,7 @@ def cases(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Case]:
                        ("vision", "k8s-gpu")):
         root = copy_case(case, tmp_path_factory.mktemp("helm") / name)
         if name == "churn-gpu":
-            with_gpu(root)
+            with_storage(with_gpu(root))
         (root / ".env").write_text("".join(f"{k}={v}\n" for k, v in PLANTED.items()))
         project = load_project(root)
         app_k8s.write_layout(project)
@@ -108,6 +109,12 @@ def test_other_values_change_the_api_as_asked(cases: dict[str, Case]) -> None:
     assert ingress["ingressClassName"] == "traefik"
     assert ingress["tls"] == [{"hosts": ["api.example.org"],
                                "secretName": "api-example-org-tls"}]
+    data = objs[("PersistentVolumeClaim", "churn-data")]["spec"]
+    db = objs[("StatefulSet", "churn-db")]["spec"]["volumeClaimTemplates"][0]["spec"]
+    redis = objs[("StatefulSet", "churn-redis")]["spec"]["volumeClaimTemplates"][0]["spec"]
+    assert [(s["storageClassName"], s["resources"]["requests"]["storage"])
+            for s in (data, db, redis)] == [("premium-rwx", "2Ti"), ("premium-rwx", "100Gi"),
+                                            ("premium-rwx", "10Gi")]
 
 
 def test_ingress_and_autoscaler_can_be_switched_off(cases: dict[str, Case]) -> None:

@@ -33,6 +33,14 @@ def with_gpu(root: Path) -> Path:
     return root
 
 
+def with_storage(root: Path) -> Path:
+    """Claims of other sizes, in a StorageClass of the project's choosing."""
+    with (root / "dockyard.toml").open("a") as toml:
+        toml.write('\n[deploy.storage]\nsize = "20Gi"\nclass = "fast-ssd"\n'
+                   'sizes = { data = "500Gi", db = "50Gi" }\n')
+    return root
+
+
 def layout_files(case: str) -> dict[str, str]:
     made = k8s.layout(golden_project(case))
     return {a.path: a.content for a in made.artifacts}

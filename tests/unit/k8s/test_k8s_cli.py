@@ -59,6 +59,12 @@ BAD = [
      'error: dockyard.toml: data.dirs: the Kubernetes name "a-long-project-name-for-the-cluster-'
      'data-raw-data-sensor-readings" has 65 characters, more than 52: shorten deploy.name or '
      "the name"),
+    (SERVE + '[deploy.storage]\nsize = "lots"\n',
+     'error: dockyard.toml: deploy.storage.size: expected a positive storage size such as '
+     '"10Gi" or "1Ti", got "lots"'),
+    (SERVE + '[data]\ndirs = ["data"]\n[deploy.storage]\nsizes = { datasets = "1Ti" }\n',
+     'error: dockyard.toml: deploy.storage.sizes.datasets: no data folder or service with a '
+     'volume is named "datasets" (known: data)'),
     ("[services.lab]\n",
      "error: nothing of dockyard.toml runs on a cluster (lab left out: the lab stays on your "
      "machine (`dockyard lab`); on a cluster, JupyterHub serves notebooks)"),

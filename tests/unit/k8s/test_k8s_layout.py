@@ -30,7 +30,7 @@ from tests.k8s_policy import (
     resource_violations,
     validate_objects,
 )
-from tests.unit.k8s.helpers import copy_case, with_gpu
+from tests.unit.k8s.helpers import copy_case, with_gpu, with_storage
 
 Doc = dict[str, Any]
 LAYERS = ("base", "overlays/dev", "overlays/prod")
@@ -57,7 +57,7 @@ def layouts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Rendered]:
     for name, (case, flags) in VARIANTS.items():
         root = copy_case(case, tmp_path_factory.mktemp("k8s") / name)
         if name == "churn-gpu":
-            with_gpu(root)
+            with_storage(with_gpu(root))
         if name == "vision":  # as after `dockyard push`: checkov wants no mutable tag
             pin(root, "registry.example.com/vision")
         (root / ".env").write_text("".join(f"{k}={v}\n" for k, v in PLANTED.items()))
@@ -232,6 +232,24 @@ def test_external_leaves_the_data_services_out(layouts: dict[str, Rendered]) -> 
     assert set(_kinds(full, "StatefulSet")) == {"churn-db", "churn-redis", "churn-minio"}
     claims = _kinds(full, "StatefulSet")["churn-db"]["spec"]["volumeClaimTemplates"]
     assert claims[0]["spec"]["resources"]["requests"]["storage"] == "10Gi"
+
+
+def test_storage_sizes_and_class_reach_every_claim(layouts: dict[str, Rendered]) -> None:
+    def claims(name: str) -> dict[str, Doc]:
+        objs = layouts[name].layers["overlays/prod"]
+        found = {n: o["spec"] for n, o in _kinds(objs, "PersistentVolumeClaim").items()}
+        for n, o in _kinds(objs, "StatefulSet").items():
+            [template] = o["spec"]["volumeClaimTemplates"]
+            found[n] = template["spec"]
+        return found
+
+    sized = {n: (s.get("storageClassName"), s["resources"]["requests"]["storage"])
+             for n, s in claims("churn-gpu").items()}
+    assert sized == {"churn-data": ("fast-ssd", "500Gi"), "churn-db": ("fast-ssd", "50Gi"),
+                     "churn-redis": ("fast-ssd", "20Gi"), "churn-minio": ("fast-ssd", "20Gi"),
+                     "churn-mlflow-data": ("fast-ssd", "20Gi")}
+    assert all("storageClassName" not in s and s["resources"]["requests"]["storage"] == "10Gi"
+               for s in claims("churn").values())  # the cluster's default class
 
 
 def test_a_scheduled_pipeline_is_also_a_cron_job(layouts: dict[str, Rendered]) -> None:
