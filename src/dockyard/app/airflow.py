@@ -51,9 +51,10 @@ def write_dag(project: Project, *, out: str = DAGS_FOLDER, operator: Operator = 
     (a push of an older image is then noted)."""
     stack = resolve_stack(project.loaded.spec, project.spec, project.view, project.loaded.file)
     if not stack.steps:
-        raise UserError(f"{project.loaded.file or 'dockyard.toml'} has no [pipeline.steps]: "
+        raise UserError(f"{project.spec_name} has no [pipeline.steps]: "
                         "there is no pipeline to schedule",
-                        hint='add e.g. [pipeline.steps.train] with command = "python train.py"')
+                        hint=project.spec_hint('add e.g. [pipeline.steps.train] with command = '
+                                               '"python train.py"'))
     deploy = project.deploy if operator == "kubernetes" else None  # [deploy] checked first
     image, pullable, note = step_image(project, local_id)
     spec = project.spec

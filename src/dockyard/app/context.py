@@ -42,6 +42,15 @@ class Project:
                               serve_workers=self.spec.serve.workers,
                               file=self.loaded.file or "dockyard.toml")
 
+    @property
+    def spec_name(self) -> str:
+        """How messages name the spec: its file, or the project when it has none yet."""
+        return self.loaded.file or "the project (it has no dockyard.toml yet)"
+
+    def spec_hint(self, change: str) -> str:
+        """A hint to change the spec: `change`, after `dockyard init` when there is no file."""
+        return change if self.loaded.file else f"run `dockyard init`, then {change}"
+
     def credential_files(self) -> tuple[str, ...]:
         """Project files that hold an index URL's credentials (requirements.txt with
         `--index-url https://user:TOKEN@…`, a dockyard.toml, …): kept out of every image."""

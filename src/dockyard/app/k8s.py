@@ -83,10 +83,10 @@ def cluster_stack(project: Project) -> StackSpec:
                           workers=serve.workers)
         spec = replace(spec, services=(api,))
     if not spec.services and not spec.steps:
-        raise UserError(f"{project.loaded.file or 'dockyard.toml'} has nothing to deploy: no "
+        raise UserError(f"{project.spec_name} has nothing to deploy: no "
                         "[services], no [pipeline] and no model to serve",
-                        hint='add [serve] model = "models/model.joblib" (or predictor), or '
-                             "[services.api]")
+                        hint=project.spec_hint('add [serve] model = "models/model.joblib" '
+                                               "(or predictor), or [services.api]"))
     services = tuple(
         replace(s, image=choose_image(CATALOG[s.kind], s.version, "official",
                                       lambda _: False).image)

@@ -137,3 +137,22 @@ def test_out_folder_and_unpinned_image_warning(tmp_path: Path) -> None:
     outside = run_dockyard("-C", str(root), "k8s", "--out", str(tmp_path / "elsewhere"),
                            env=ISOLATED)
     assert outside.code == 1 and "outside the project folder" in outside.stderr
+
+
+def test_a_folder_without_a_spec_is_told_to_init_first(tmp_path: Path) -> None:
+    """A plain project folder (no dockyard.toml): the error does not name a file that is not
+    there, and the hint starts with `dockyard init`."""
+    root = tmp_path / "plain"
+    root.mkdir()
+    (root / "train.py").write_text("import pandas\n")
+    for command, error, hint in (
+            ("k8s", "has nothing to deploy: no [services], no [pipeline] and no model to serve",
+             'add [serve] model = "models/model.joblib" (or predictor), or [services.api]'),
+            ("airflow", "has no [pipeline.steps]: there is no pipeline to schedule",
+             'add e.g. [pipeline.steps.train] with command = "python train.py"')):
+        ran = run_dockyard("-C", str(root), command, env=ISOLATED)
+        assert ran.code == 1
+        assert ran.stderr.splitlines() == [
+            f"error: the project (it has no dockyard.toml yet) {error}",
+            f"hint: run `dockyard init`, then {hint}"]
+    assert sorted(p.name for p in root.iterdir()) == ["train.py"]
