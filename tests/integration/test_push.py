@@ -143,3 +143,31 @@ def test_push_needs_login_then_pulls_back_by_digest(example: BuiltProject,
 def _project_key(root: Path) -> str:
     """dockyard's project label: the folder name plus a short hash of its absolute path."""
     return f"{root.name}-{hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:8]}"
+
+
+def test_push_service_sends_mlflow_and_the_layout_pins_it(registry: Registry,
+                                                          tmp_path: Path) -> None:
+    """MLflow has no official image: a cluster pulls dockyard's build from the project's
+    registry. `push --service mlflow` puts it there and records its digest; `k8s` names it."""
+    from dockyard.spec.catalog import CATALOG
+    from tests.integration.test_stack_support import service_images
+
+    service_images()
+    host = registry.host
+    root = tmp_path / "tracked"
+    root.mkdir()
+    (root / "dockyard.toml").write_text(
+        f'[services.mlflow]\n\n[deploy]\nregistry = "{host}/team"\n')
+    registry.docker("login", "--username", USER, "--password-stdin", host,
+                    input_text=PASSWORD + "\n")
+    pushed = run_dockyard("-C", str(root), "push", "--service", "mlflow", "--json",
+                          env=registry.env, timeout=1200)
+    assert pushed.code == 0, pushed.stderr
+    doc = json.loads(pushed.stdout)
+    version = CATALOG["mlflow"].version
+    assert doc["ref"] == f"{host}/team/dockyard-mlflow:{version}"
+    made = run_dockyard("-C", str(root), "k8s", "--json", env=registry.env)
+    assert made.code == 0, made.stderr
+    deployment = (root / "k8s" / "base" / "mlflow-deployment.yaml").read_text()
+    assert f"image: {host}/team/dockyard-mlflow@{doc['digest']}" in deployment
+    assert "mlflow" not in made.stderr  # pinned: no note to push it

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from dockyard.app.context import Project
-from dockyard.app.published import Role, image_reference
+from dockyard.app.published import Role, image_reference, service_reference
 from dockyard.app.service_images import choose_image
 from dockyard.app.stack import serve_image
 from dockyard.errors import SpecError, UserError
@@ -145,7 +145,7 @@ def plan(project: Project, *, external: bool = False, schedule: str = "") -> Pla
         raise UserError(f"nothing of {file} runs on a cluster ({names} left out: "
                         f"{planned.left_out[0][1]})",
                         hint="add [services.api] (or [serve]), a dashboard or [pipeline] steps")
-    images = _images(project, deploy, planned)
+    images = _images(project, planned)
     claims = claim_keys(planned.workloads, deploy.name, project.spec.data_dirs)
     _check_sizes(deploy, claims, file)
     # [pipeline] schedule: the same one the Airflow DAG runs on (a CronJob beside the Job).
@@ -166,8 +166,21 @@ def _check_sizes(deploy: DeploySpec, claims: tuple[tuple[str, str], ...], file: 
                             hint=f"fix [deploy.storage] in {file}")
 
 
-def _images(project: Project, deploy: DeploySpec,
-            planned: ClusterPlan) -> dict[str, tuple[str, str]]:
+def service_image(project: Project, kind: str) -> str:
+    """The image a cluster runs for the stack's KIND service when dockyard built it (MLflow
+    has no official image): what `dockyard push --service KIND` pushes."""
+    found = [s.image for s in cluster_stack(project).services if s.kind == kind]
+    if not found:
+        raise UserError(f"--service {kind}: {project.spec_name} has no {kind} service",
+                        hint=project.spec_hint(f"add [services.{kind}]"))
+    if not found[0].startswith(LOCAL_PREFIX):
+        raise UserError(f"--service {kind}: a cluster runs the official image {found[0]}, "
+                        "which is not dockyard's to push",
+                        hint="only images dockyard builds for a cluster (MLflow's) are pushed")
+    return found[0]
+
+
+def _images(project: Project, planned: ClusterPlan) -> dict[str, tuple[str, str]]:
     """Local image name → (what a cluster pulls, a note when it is not pinned)."""
     used = {w.image for w in planned.workloads}
     found: dict[str, tuple[str, str]] = {}
@@ -177,15 +190,11 @@ def _images(project: Project, deploy: DeploySpec,
         if local in used:
             pinned = image_reference(project, role)
             found[local] = (pinned.ref, pinned.note)
+    kinds = {w.image: w.role for w in planned.workloads}
     for image in sorted(used - set(found)):
         if image.startswith(LOCAL_PREFIX):  # dockyard's own service build (MLflow)
-            name = image.removeprefix(LOCAL_PREFIX)
-            ref = f"{deploy.registry}/dockyard-{name}" if deploy.registry else image
-            found[image] = (ref, f"{image} is dockyard's own build: push it as {ref} "
-                                 "(docker tag + docker push) so the cluster can pull it"
-                            if deploy.registry else
-                            f"{image} is dockyard's own build, on this machine only: set "
-                            "[deploy] registry and push it there")
+            service = service_reference(project, kinds[image], image)
+            found[image] = (service.ref, service.note)
     return found
 
 

@@ -15,7 +15,7 @@ from typing import Literal
 
 from dockyard import files
 from dockyard.app.context import Project
-from dockyard.naming import local_image
+from dockyard.naming import LOCAL_PREFIX, local_image
 
 PUSHED_FILE = ".dockyard/pushed.json"
 Role = Literal["project", "serving"]
@@ -39,13 +39,42 @@ def default_ref(project: Project, role: Role) -> str:
     return f"{registry}/{repository_name(project, role)}:latest" if registry else ""
 
 
-def record_push(project: Project, role: Role, ref: str, digest: str, image_id: str) -> None:
+def record_push(project: Project, role: str, ref: str, digest: str, image_id: str,
+                source: str = "") -> None:
+    """`role`: "project", "serving", or `service_role(kind)`; `source`: the local image."""
     pushed = _read(project)
-    pushed[role] = {"ref": ref, "digest": digest, "image_id": image_id}
+    pushed[role] = {"ref": ref, "digest": digest, "image_id": image_id,
+                    **({"source": source} if source else {})}
     files.write_text(project.root, PUSHED_FILE, json.dumps(pushed, indent=2, sort_keys=True) + "\n")
 
 
-def pushed(project: Project, role: Role) -> dict[str, str] | None:
+def service_role(kind: str) -> str:
+    return f"service:{kind}"
+
+
+def service_ref(project: Project, image: str) -> str:
+    """Where a service image dockyard built goes: `REGISTRY/dockyard-mlflow:3.17.2`, or ""."""
+    registry = project.loaded.spec.deploy.registry
+    return f"{registry}/dockyard-{image.removeprefix(LOCAL_PREFIX)}" if registry else ""
+
+
+def service_reference(project: Project, kind: str, image: str) -> ImageReference:
+    """A service image dockyard built (MLflow's), as a cluster pulls it: pinned once
+    `dockyard push --service KIND` pushed this very image (this name and version)."""
+    entry = pushed(project, service_role(kind))
+    if entry and entry.get("source") == image:
+        return ImageReference(f"{_repository(entry['ref'])}@{entry['digest']}", True)
+    ref = service_ref(project, image)
+    if ref:
+        return ImageReference(ref, False, f"{image} is dockyard's own build: push it "
+                                          f"(dockyard push --service {kind}) so the cluster "
+                                          "can pull it")
+    return ImageReference(image, False, f"{image} is dockyard's own build, on this machine "
+                                        "only: set [deploy] registry and run `dockyard push "
+                                        f"--service {kind}`")
+
+
+def pushed(project: Project, role: str) -> dict[str, str] | None:
     entry = _read(project).get(role)
     ok = isinstance(entry, dict) and all(isinstance(entry.get(k), str)
                                          for k in ("ref", "digest", "image_id"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import click
 
@@ -119,32 +119,48 @@ def _build_base(ctx: Context, engine: Engine, out: Output, python: str, tag: str
 @click.argument("ref", required=False)
 @click.option("--serving", is_flag=True,
               help="Push the serving image (built by `dockyard serve`) instead.")
+@click.option("--service", metavar="KIND",
+              help="Push the image dockyard built for the stack's KIND service (mlflow), which "
+                   "a cluster pulls as REGISTRY/dockyard-KIND:VERSION.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
-def push(ctx: Context, ref: str | None, serving: bool, as_json: bool) -> None:
+def push(ctx: Context, ref: str | None, serving: bool, service: str | None,
+         as_json: bool) -> None:
     """Tag the project's image as REGISTRY/REPO[:TAG] and push it (REF defaults to
     [deploy] registry/NAME:latest). The digest is recorded: `k8s`, `helm` and `airflow` pin it."""
     from dockyard.app.building import project_image_ready
-    from dockyard.app.published import default_ref, record_push
+    from dockyard.app.k8s import service_image
+    from dockyard.app.published import default_ref, record_push, service_ref, service_role
     from dockyard.app.serving import latest_serving_image
-    from dockyard.engine.images import image_id
+    from dockyard.engine.images import image_exists, image_id
     from dockyard.engine.images import push as do_push
 
     out = ctx.output(as_json)
     project = ctx.project()
-    role: Literal["project", "serving"] = "serving" if serving else "project"
-    ref = ref or default_ref(project, role)
+    if serving and service:
+        raise UserError("--serving and --service name different images",
+                        hint="push one at a time")
+    role = service_role(service) if service else "serving" if serving else "project"
+    source = service_image(project, service) if service else ""
+    ref = ref or (service_ref(project, source) if service else default_ref(
+        project, "serving" if serving else "project"))
     if not ref:
         raise UserError("push needs a reference: REGISTRY/REPO[:TAG]",
                         hint='for example `dockyard push localhost:5000/churn:1.0`, or set '
                              '[deploy] registry = "registry.example.com/team" in dockyard.toml')
     engine = ctx.engine()
     target = ref if ":" in ref.rsplit("/", 1)[-1] else f"{ref}:latest"
-    source = latest_serving_image(engine, project) if serving else project_image_ready(
-        engine, project)
-    out.note(f"pushing the {'serving' if serving else 'project'} image as {target}…")
+    if service and not image_exists(engine, source):
+        raise UserError(f"{source} is not on this machine",
+                        hint=f"build it: dockyard base --services {service}")
+    if not service:
+        source = latest_serving_image(engine, project) if serving else project_image_ready(
+            engine, project)
+    what = f"{service} service" if service else "serving" if serving else "project"
+    out.note(f"pushing the {what} image as {target}…")
     result = do_push(engine, source, target)
-    record_push(project, role, result.ref, result.digest, image_id(engine, source))
+    record_push(project, role, result.ref, result.digest, image_id(engine, source),
+                source=source if service else "")
     out.emit({"ref": result.ref, "digest": result.digest,
               "pull": f"{result.ref.rsplit(':', 1)[0]}@{result.digest}"})
     out.info(f"pushed {result.ref}\ndigest {result.digest}")

@@ -156,3 +156,23 @@ def test_a_folder_without_a_spec_is_told_to_init_first(tmp_path: Path) -> None:
             f"error: the project (it has no dockyard.toml yet) {error}",
             f"hint: run `dockyard init`, then {hint}"]
     assert sorted(p.name for p in root.iterdir()) == ["train.py"]
+
+
+@pytest.mark.parametrize(("toml", "service", "error", "hint"), [
+    ("[services.cache]\nkind = \"redis\"\n", "redis",
+     "--service redis: a cluster runs the official image redis:7, which is not dockyard's to "
+     "push", "only images dockyard builds for a cluster (MLflow's) are pushed"),
+    ("[services.mlflow]\n", "postgres", "--service postgres: dockyard.toml has no postgres service",
+     "add [services.postgres]"),
+    ("[services.mlflow]\n", "mlflow", "push needs a reference: REGISTRY/REPO[:TAG]",
+     'for example `dockyard push localhost:5000/churn:1.0`, or set [deploy] registry = '
+     '"registry.example.com/team" in dockyard.toml'),
+])
+def test_push_service_says_what_cannot_be_pushed(project: Path, toml: str, service: str,
+                                                 error: str, hint: str) -> None:
+    """Before any engine is asked: a service the cluster pulls from its vendor, one the stack
+    does not have, or no registry to push to."""
+    (project / "dockyard.toml").write_text(toml)
+    ran = run_dockyard("-C", str(project), "push", "--service", service, env=ISOLATED)
+    assert ran.code == 1
+    assert ran.stderr.splitlines() == [f"error: {error}", f"hint: {hint}"]
