@@ -66,9 +66,9 @@ def service_reference(project: Project, kind: str, image: str) -> ImageReference
         return ImageReference(f"{_repository(entry['ref'])}@{entry['digest']}", True)
     ref = service_ref(project, image)
     if ref:
-        return ImageReference(ref, False, f"{image} is dockyard's own build: push it "
-                                          f"(dockyard push --service {kind}) so the cluster "
-                                          "can pull it")
+        return ImageReference(ref, False, f"{image} is dockyard's own build: push it as "
+                                          f"{ref} (dockyard push --service {kind}) so the "
+                                          "cluster can pull it")
     return ImageReference(image, False, f"{image} is dockyard's own build, on this machine "
                                         "only: set [deploy] registry and run `dockyard push "
                                         f"--service {kind}`")
