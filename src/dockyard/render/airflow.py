@@ -25,7 +25,12 @@ from typing import Literal
 from dockyard.plan.cluster import claim_name
 from dockyard.plan.pipeline import Pipeline, identifier
 from dockyard.render.k8s_pod import mebibytes
-from dockyard.render.kubernetes import COPY_COMMAND, COPY_CONTAINER, COPY_TARGET
+from dockyard.render.kubernetes import (
+    COPY_COMMAND,
+    COPY_CONTAINER,
+    COPY_RESOURCES,
+    COPY_TARGET,
+)
 from dockyard.workload import LABEL_PROJECT, LABEL_ROLE, EnvVar, Mount, SecretRef, Workload
 
 Operator = Literal["docker", "kubernetes"]
@@ -465,10 +470,9 @@ def _copy_workspace(pipeline: Pipeline) -> list[str]:
         f"    volume_mounts=[k8s.V1VolumeMount(name={q(WORKSPACE_VOLUME)}, "
         f"mount_path={q(COPY_TARGET)})],",
         "    security_context=security(True),",
-        "    resources=k8s.V1ResourceRequirements(requests={\"cpu\": \"10m\", \"memory\": "
-        "\"32Mi\"},",
-        "                                         limits={\"cpu\": \"500m\", \"memory\": "
-        "\"128Mi\"}),",
+        "    resources=k8s.V1ResourceRequirements("
+        f"requests={json.dumps(COPY_RESOURCES['requests'])},",
+        f"                                         limits={json.dumps(COPY_RESOURCES['limits'])}),",
         ")",
     ]
 

@@ -342,6 +342,15 @@ def _with_block(expr: str, key: str) -> Callable[[str, int], list[str]]:
     return lines
 
 
+def _with_value(expr: str, key: str) -> Callable[[str, int], list[str]]:
+    """`key: VALUE` (quoted) only when EXPR is set: an optional string field."""
+    def lines(indent: str, _n: int) -> list[str]:
+        return [f"{indent}{{{{- with {expr} }}}}",
+                f"{indent}{key}: {{{{ . | quote }}}}",
+                f"{indent}{{{{- end }}}}"]
+    return lines
+
+
 def _autoscaler_holes(doc: Doc, holes: _Holes) -> None:
     spec = doc["spec"]
     spec["minReplicas"] = holes.put(Hole(inline="{{ .Values.autoscaling.minReplicas }}"))
@@ -368,11 +377,6 @@ def _ingress_holes(doc: Doc, holes: _Holes) -> None:
     spec = doc["spec"]
     host = holes.put(Hole(inline="{{ .Values.ingress.host | quote }}"))
 
-    def class_name(indent: str, _n: int) -> list[str]:
-        return [f"{indent}{{{{- with .Values.ingress.className }}}}",
-                f"{indent}ingressClassName: {{{{ . | quote }}}}",
-                f"{indent}{{{{- end }}}}"]
-
     def tls(indent: str, _n: int) -> list[str]:
         return [f"{indent}{{{{- with .Values.ingress.tlsSecret }}}}",
                 f"{indent}tls:",
@@ -384,7 +388,8 @@ def _ingress_holes(doc: Doc, holes: _Holes) -> None:
     rules = spec.get("rules", [])
     for rule in rules:
         rule["host"] = host
-    new: Doc = {"ingressClassName": holes.put(Hole(block=class_name)),
+    new: Doc = {"ingressClassName": holes.put(Hole(
+        block=_with_value(".Values.ingress.className", "ingressClassName"))),
                 "tls": holes.put(Hole(block=tls))}
     new |= {k: v for k, v in spec.items() if k not in ("ingressClassName", "tls")}
     doc["spec"] = new
@@ -403,19 +408,13 @@ def _storage_holes(doc: Doc, chart: Chart, holes: _Holes) -> None:
     else:
         return
 
-    def class_name(indent: str, _n: int) -> list[str]:
-        return [f"{indent}{{{{- with .Values.storage.className }}}}",
-                f"{indent}storageClassName: {{{{ . | quote }}}}",
-                f"{indent}{{{{- end }}}}"]
-
+    storage_class = Hole(block=_with_value(".Values.storage.className", "storageClassName"))
     size = Hole(inline=f'{{{{ index .Values.storage.sizes "{key}" | quote }}}}')
     for owner in owners:
-        spec = owner["spec"]
-        owner["spec"] = {"accessModes": spec["accessModes"],
-                         "storageClassName": holes.put(Hole(block=class_name)),
-                         "resources": {**spec["resources"], "requests": {
-                             **spec["resources"]["requests"], "storage": holes.put(size)}}}
-        owner["spec"] |= {k: v for k, v in spec.items() if k not in owner["spec"]}
+        rest = {k: v for k, v in owner["spec"].items() if k != "storageClassName"}
+        owner["spec"] = {"accessModes": rest.pop("accessModes"),
+                         "storageClassName": holes.put(storage_class), **rest}
+        owner["spec"]["resources"]["requests"]["storage"] = holes.put(size)
 
 
 def _fill(text: str, holes: _Holes) -> str:

@@ -65,6 +65,8 @@ COPY_TARGET = "/writable-workspace"
 # The files, not the folder's own metadata: an emptyDir's root is root's (mode 777), and a
 # non-root user may not set its mode or times, so `cp --preserve` failed the pod.
 COPY_COMMAND = ("cp", "-R", f"{WORKDIR}/.", COPY_TARGET)
+COPY_RESOURCES = {"requests": {"cpu": "10m", "memory": "32Mi"},
+                  "limits": {"cpu": "500m", "memory": "128Mi"}}
 API_SERVICE_PORT = 80
 
 
@@ -295,8 +297,7 @@ def _copy_workspace(steps: list[Workload], t: Target) -> list[Doc]:
                      command=COPY_COMMAND)
     doc = container(copier, t)
     doc["volumeMounts"] = [{"name": volume_name(mount), "mountPath": COPY_TARGET}]
-    doc["resources"] = {"requests": {"cpu": "10m", "memory": "32Mi"},
-                        "limits": {"cpu": "500m", "memory": "128Mi"}}
+    doc["resources"] = {k: dict(v) for k, v in COPY_RESOURCES.items()}
     return [doc]
 
 
