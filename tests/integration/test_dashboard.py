@@ -15,7 +15,7 @@ import pytest
 
 from dockyard.project import ProjectView
 from tests.integration.conftest import docker
-from tests.integration.test_stack_support import compose_name, dockyard, free_port, remove_stack
+from tests.integration.test_stack_support import compose_name, free_port, stack_up
 
 APP = '''\
 import os
@@ -39,13 +39,10 @@ def dashboard(engine: None, tmp_path_factory: pytest.TempPathFactory
     (root / "app.py").write_text(APP)
     (root / "requirements.txt").write_text("dash\n")
     (root / "dockyard.toml").write_text(f"[services.dashboard]\nport = {port}\n")
-    name = compose_name(root)
     try:
-        ran = dockyard(root, "up", "--detach", "--json", timeout=1500)
-        assert ran.returncode == 0, ran.stderr[-4000:]
-        yield root, port, json.loads(ran.stdout)
+        with stack_up(root, timeout=1500) as (_, up):
+            yield root, port, up
     finally:
-        remove_stack(name)
         # The image this test built (found by the project's label), not the build cache.
         key = ProjectView.open(root).key
         built = docker("images", "-q", "--filter", f"label=dev.dockyard.project={key}",

@@ -21,13 +21,12 @@ from dockyard.app.envfile import parse_env
 from tests.integration.conftest import docker
 from tests.integration.test_stack_support import (
     compose,
-    compose_name,
     dockyard,
     exec_in,
     free_port,
-    remove_stack,
     saved_image_holds,
     service_images,
+    stack_up,
     write_project,
 )
 
@@ -48,13 +47,8 @@ def lab_stack(engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     lab_port = free_port()
     toml = f"[services.postgres]\n[services.redis]\n[services.lab]\nport = {lab_port}\n"
     root = write_project(tmp_path_factory.mktemp("stack") / "labstack", toml)
-    name = compose_name(root)
-    try:
-        ran = dockyard(root, "up", "--detach", "--json")
-        assert ran.returncode == 0, ran.stderr[-4000:]
-        yield RunningStack(root, name, lab_port, json.loads(ran.stdout))
-    finally:
-        remove_stack(name)
+    with stack_up(root) as (name, up):
+        yield RunningStack(root, name, lab_port, up)
 
 
 def states(name: str) -> dict[str, dict[str, object]]:

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import docker
-from tests.integration.test_stack_support import compose, compose_name, dockyard, remove_stack
+from tests.integration.test_stack_support import compose, stack_up
 
 REPLICAS = 3
 PREDICTOR = '''\
@@ -87,13 +87,8 @@ def replicated(engine: None, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     (root / "dockyard.toml").write_text(
         f'[serve]\npredictor = "echo_predictor:Echo"\n\n[services.api]\nport = {port}\n\n'
         f"[deploy]\nreplicas = {REPLICAS}\n")
-    name = compose_name(root)
-    try:
-        ran = dockyard(root, "up", "--detach", "--json")
-        assert ran.returncode == 0, ran.stderr[-4000:]
+    with stack_up(root) as (name, _):
         yield Replicated(root, name, port)
-    finally:
-        remove_stack(name)
 
 
 def _replicas(name: str) -> list[str]:

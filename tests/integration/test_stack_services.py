@@ -18,14 +18,12 @@ import pytest
 from tests.integration.conftest import docker
 from tests.integration.test_stack_support import (
     compose,
-    compose_name,
-    dockyard,
     exec_in,
     free_port,
     http,
-    remove_stack,
     saved_image_holds,
     service_images,
+    stack_up,
     write_project,
 )
 
@@ -57,13 +55,8 @@ port = {ports["lab"]}
 port = {ports["api"]}
 """
     root = write_project(tmp_path_factory.mktemp("services") / "fullstack", toml)
-    name = compose_name(root)
-    try:
-        ran = dockyard(root, "up", "--detach", "--json")
-        assert ran.returncode == 0, ran.stderr[-4000:]
+    with stack_up(root) as (name, _):
         yield Stack(root, name, ports)
-    finally:
-        remove_stack(name)
 
 
 def container(name: str, service: str) -> str:

@@ -7,12 +7,14 @@ images are built once per session by `dockyard base --services`, as a user would
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import socket
 import subprocess
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -148,6 +150,19 @@ def service_images() -> dict[str, object]:
 def dockyard(root: Path, *args: str, timeout: float = 1200) -> subprocess.CompletedProcess[str]:
     ran = run_dockyard("-C", str(root), *args, env=ENV, timeout=timeout)
     return subprocess.CompletedProcess(args, ran.code, ran.stdout, ran.stderr)
+
+
+@contextlib.contextmanager
+def stack_up(root: Path, timeout: float = 1200) -> Iterator[tuple[str, dict[str, object]]]:
+    """`dockyard up --detach` on ROOT → (its Compose project, what `up --json` said); the
+    stack is removed afterwards, also when the start or a test failed."""
+    name = compose_name(root)
+    try:
+        ran = dockyard(root, "up", "--detach", "--json", timeout=timeout)
+        assert ran.returncode == 0, ran.stderr[-4000:]
+        yield name, json.loads(ran.stdout)
+    finally:
+        remove_stack(name)
 
 
 def compose(name: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
