@@ -22,6 +22,7 @@ import nbformat
 import pytest
 from PIL import Image, ImageChops
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -132,23 +133,29 @@ def editor_lines(driver: webdriver.Chrome, editor: WebElement) -> list[str]:
     return lines
 
 
-def save_notebook(driver: webdriver.Chrome, wait: WebDriverWait[webdriver.Chrome],
-                  name: str) -> None:
-    """Ctrl+S; JupyterLab asks for a name on the first save of an untitled notebook."""
-    ActionChains(driver).key_down(Keys.CONTROL).send_keys("s").key_up(Keys.CONTROL).perform()
+def save_notebook(driver: webdriver.Chrome, name: str) -> None:
+    """Ctrl+S on a new notebook: JupyterLab asks for its name before the first save.
 
-    def dialog_or_saved(d: webdriver.Chrome) -> str | None:
-        if d.find_elements(By.CSS_SELECTOR, ".jp-Dialog input#jp-dialog-input-id"):
-            return "dialog"
-        return "saved" if d.execute_script(DIRTY_TAB_JS) == 0 else None
-
-    if wait.until(dialog_or_saved) == "dialog":
-        field = driver.find_element(By.CSS_SELECTOR, ".jp-Dialog input#jp-dialog-input-id")
-        field.send_keys(Keys.CONTROL, "a")
-        field.send_keys(name)
-        driver.find_element(By.CSS_SELECTOR, ".jp-Dialog .jp-Dialog-button.jp-mod-accept").click()
-        wait.until(ec.invisibility_of_element_located((By.CSS_SELECTOR, ".jp-Dialog")))
-    wait.until(lambda d: d.execute_script(DIRTY_TAB_JS) == 0)
+    Wait for that dialog itself. Waiting for "the dialog or a clean tab" raced: a poll that came
+    before the dialog opened could find no dirty tab and call the notebook saved, and it stayed
+    Untitled.ipynb. A keystroke that lands while the page is busy is sent again.
+    """
+    field_css = ".jp-Dialog input#jp-dialog-input-id"
+    ask = WebDriverWait(driver, 8, poll_frequency=0.1)
+    for attempt in range(3):
+        ActionChains(driver).key_down(Keys.CONTROL).send_keys("s").key_up(Keys.CONTROL).perform()
+        try:
+            field = ask.until(ec.visibility_of_element_located((By.CSS_SELECTOR, field_css)))
+            break
+        except TimeoutException:
+            if attempt == 2:
+                raise
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys(name)
+    driver.find_element(By.CSS_SELECTOR, ".jp-Dialog .jp-Dialog-button.jp-mod-accept").click()
+    done = WebDriverWait(driver, 40, poll_frequency=0.1)
+    done.until(ec.invisibility_of_element_located((By.CSS_SELECTOR, ".jp-Dialog")))
+    done.until(lambda d: d.execute_script(DIRTY_TAB_JS) == 0)
 
 
 def test_sine_wave_notebook_in_the_browser(example: BuiltProject, lab: dict[str, Any],
@@ -206,7 +213,7 @@ def walk_through(root: Path, lab: dict[str, Any], browser: webdriver.Chrome) -> 
 
     # Saved into the project folder, by the folder's owner (the container runs as them).
     name = f"sine-wave-{uuid.uuid4().hex[:8]}.ipynb"
-    save_notebook(browser, wait, name)
+    save_notebook(browser, name)
     saved = root / name
     assert saved.is_file(), sorted(p.name for p in root.iterdir())
     assert saved.stat().st_uid == root.stat().st_uid
