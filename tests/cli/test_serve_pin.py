@@ -48,8 +48,8 @@ def test_malformed_pin_names_the_key(project: Path) -> None:
     pin(project, "not-a-digest")
     assert_user_error(
         ["-C", str(project), "inspect"], project,
-        "dockyard.toml: serve.sha256: string should match pattern '^[0-9a-f]{64}$', "
-        'got "not-a-digest"',
+        "dockyard.toml: serve.sha256: expected 64 lowercase hex digits, as sha256sum prints "
+        'them, got "not-a-digest"',
         "fix dockyard.toml, or run `dockyard init --force` to write a fresh one",
     )
 

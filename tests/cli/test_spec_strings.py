@@ -47,6 +47,13 @@ CASES = [
     ('[services.api]\nmodel = "/etc/shadow"\n', f'services.api.model: {PATH}, got "/etc/shadow"'),
     ('[services.postgres]\nimage = "postgres:17\\nx"\n', f'services.postgres.image: {CONTROL}, '
      'got "postgres:17\\nx"'),
+    ('name = "My.Project"\n', "name: expected lowercase letters, digits, '.', '_' and '-', "
+     'starting with a letter or digit, such as "churn-model", got "My.Project"'),
+    ('[services.postgres]\ndatabase = "My-DB"\n', "services.postgres.database: expected "
+     "lowercase letters, digits and '_', starting with a letter or '_', at most 63, such as "
+     '"analytics", got "My-DB"'),
+    ('[system]\npackages = ["Foo_bar"]\n', "system.packages.0: expected a Debian package name "
+     "(lowercase letters, digits, '+', '.' and '-'), such as \"libgomp1\", got \"Foo_bar\""),
     ('[services.lab.env]\n"A\\nB" = "1"\n',
      "services.lab.env: 'A\\nB': expected a variable name (letters, digits and '_'), got a table"),
 ]

@@ -20,18 +20,26 @@ from pydantic_core import PydanticCustomError
 
 from dockyard.errors import SpecError
 from dockyard.spec.checks import Host
+from dockyard.spec.patterns import pattern
 
 # A DNS-1123 label: what Kubernetes accepts as a namespace or a Service's name.
-DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS_LABEL = re.compile(pattern(
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+    "a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or "
+    "digit), such as \"nginx\""))
 # Object names get suffixes (`-api`, `-postgres-0`, `-pipeline-28712345` for a CronJob's
 # Job): 40 characters leave room for all of them within 63.
 NAME_MAX = 40
 _CPU = re.compile(r"^([0-9]+(\.[0-9]+)?m?)$")
 _MEMORY = re.compile(r"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|K|M|G|T|k)?$")
-_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*"
-                        r"[A-Za-z0-9])?$")
+_LABEL_KEY = re.compile(pattern(
+    r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$",
+    "a Kubernetes label key such as \"nvidia.com/gpu\" (an optional DNS prefix and '/', then "
+    "letters, digits, '-', '_' and '.')"))
 # A DNS-1123 subdomain: what Kubernetes accepts as a StorageClass's name.
-DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+DNS_SUBDOMAIN = re.compile(pattern(
+    r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+    "a DNS-1123 subdomain (lowercase letters, digits, '-' and '.'), such as \"fast-ssd\""))
 _REGISTRY = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(/[a-z0-9._-]+)*$")
 
 # The device plugin's resource name, and where a vendor's GPU nodes are usually found.

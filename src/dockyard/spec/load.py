@@ -14,6 +14,7 @@ from dockyard.project import ProjectView
 from dockyard.spec.checks import CUSTOM_TYPES, redact
 from dockyard.spec.deploy import CUSTOM_TYPES as DEPLOY_TYPES
 from dockyard.spec.model import UserSpec
+from dockyard.spec.patterns import WORDS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -87,6 +88,8 @@ def _describe(err: Any) -> str:
         return f"{key}: {err['msg']}, got {_toml_repr(got)}"
     if kind in _EXPECTED:
         return f"{key}: expected {_EXPECTED[kind]}, got {_toml_repr(got)}"
+    if kind == "string_pattern_mismatch" and err["ctx"]["pattern"] in WORDS:
+        return f"{key}: expected {WORDS[err['ctx']['pattern']]}, got {_toml_repr(got)}"
     return f"{key}: {err['msg'].lower()}, got {_toml_repr(got)}"
 
 

@@ -22,6 +22,7 @@ from dockyard.spec.checks import (
     RequirementText,
 )
 from dockyard.spec.deploy import DeploySection
+from dockyard.spec.patterns import pattern
 from dockyard.spec.stack import PipelineSection, ServiceSection
 
 
@@ -47,7 +48,9 @@ class DependenciesSection(_Section):
     extra_index_urls: list[IndexUrl] = Field(default_factory=list)
 
 
-DebianName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9+.-]+$")]
+DebianName = Annotated[str, StringConstraints(pattern=pattern(
+    r"^[a-z0-9][a-z0-9+.-]+$",
+    "a Debian package name (lowercase letters, digits, '+', '.' and '-'), such as \"libgomp1\""))]
 
 
 class SystemSection(_Section):
@@ -72,7 +75,8 @@ class DataSection(_Section):
 
 class GpuSection(_Section):
     enabled: bool | None = None
-    cuda: str | None = Field(default=None, pattern=r"^[0-9]{1,2}(\.[0-9]{1,2})?$")
+    cuda: str | None = Field(default=None, pattern=pattern(
+        r"^[0-9]{1,2}(\.[0-9]{1,2})?$", "a CUDA version such as \"12.4\""))
 
 
 class ServeSection(_Section):
@@ -83,15 +87,19 @@ class ServeSection(_Section):
     max_batch: int | None = Field(default=None, ge=1, le=4096)
     max_wait_ms: float | None = Field(default=None, ge=0, le=1000)
     # Pins the model file: loading a pickle runs code stored in it.
-    sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")  # as sha256sum prints
+    sha256: str | None = Field(default=None, pattern=pattern(
+        r"^[0-9a-f]{64}$", "64 lowercase hex digits, as sha256sum prints them"))
 
 
 class UserSpec(_Section):
     """The whole file. `version` lets the format evolve without guessing."""
 
     version: int = 1
-    name: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
-    python: str | None = Field(default=None, pattern=r"^3\.\d{1,2}$")
+    name: str | None = Field(default=None, pattern=pattern(
+        r"^[a-z0-9][a-z0-9_.-]*$", "lowercase letters, digits, '.', '_' and '-', starting with a "
+        "letter or digit, such as \"churn-model\""))
+    python: str | None = Field(default=None, pattern=pattern(
+        r"^3\.\d{1,2}$", "a Python version such as \"3.11\""))
     dependencies: DependenciesSection = Field(default_factory=DependenciesSection)
     system: SystemSection = Field(default_factory=SystemSection)
     build: BuildSection = Field(default_factory=BuildSection)

@@ -18,10 +18,14 @@ from pydantic_core import PydanticCustomError
 
 from dockyard.spec import checks
 from dockyard.spec.checks import Host, ImageRef, Predictor, RelativePath
+from dockyard.spec.patterns import pattern
 from dockyard.spec.schedule import check_schedule, seconds
 
 NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 MEMORY = re.compile(r"^[0-9]+(\.[0-9]+)? ?[kKmMgGtT]?[iI]?[bB]?$")
+# PostgreSQL database and role names dockyard passes unquoted.
+SQL_NAME = pattern(r"^[a-z_][a-z0-9_]{0,62}$", "lowercase letters, digits and '_', starting with a "
+                   "letter or '_', at most 63, such as \"analytics\"")
 
 
 def _command(value: object) -> str | list[str]:
@@ -114,7 +118,9 @@ class ServiceSection(_Section):
 
     kind: str | None = None
     image: ImageRef | None = None
-    version: str | None = Field(default=None, pattern=r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$")
+    version: str | None = Field(default=None, pattern=pattern(
+        r"^[0-9A-Za-z][0-9A-Za-z._-]{0,63}$",
+        "an image tag such as \"15\" or \"7.2-alpine\" (letters, digits, '.', '_' and '-')"))
     port: Port | None = None
     publish: bool | None = None
     host: Host | None = None
@@ -123,8 +129,8 @@ class ServiceSection(_Section):
     env: Env = Field(default_factory=dict)
     gpu: bool | None = None
     command: Command | None = None
-    database: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
-    user: str | None = Field(default=None, pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    database: str | None = Field(default=None, pattern=SQL_NAME)
+    user: str | None = Field(default=None, pattern=SQL_NAME)
     workers: int | None = Field(default=None, ge=1, le=64)
     worker_cores: int | None = Field(default=None, ge=1, le=256)
     worker_memory: Memory | None = None
