@@ -20,6 +20,7 @@ from dockyard.spec.model import UserSpec
 from dockyard.spec.resolve import Spec
 from dockyard.spec.stack import (
     NAME,
+    PipelineSection,
     Published,
     Resources,
     ServiceSection,
@@ -224,8 +225,7 @@ def _steps(user: UserSpec, services: list[ServiceSpec], view: ProjectView,
         problems.add(f"pipeline.steps.{step}.after", message)
     if problems:
         return []
-    delay = user.pipeline.retry_delay or 0
-    return [_step(name, sections[name], delay) for name in topological(after)]
+    return [_step(name, sections[name], user.pipeline) for name in topological(after)]
 
 
 def notebook_of(section: StepSection) -> str:
@@ -257,18 +257,23 @@ def _check_notebook(key: str, section: StepSection, view: ProjectView,
                                       "the notebook (it receives the executed copy)")
 
 
-def _step(name: str, section: StepSection, retry_delay: int) -> StepSpec:
+def _step(name: str, section: StepSection, pipeline: PipelineSection) -> StepSpec:
+    """The step as written, with [pipeline]'s retries, retry_delay and timeout where it sets
+    none (a step's own 0 keeps 0)."""
     notebook = notebook_of(section)
     return StepSpec(name=name, command=split_command(section.command), after=tuple(section.after),
-                    retries=section.retries, gpu=section.gpu,
+                    retries=_first(section.retries, pipeline.retries), gpu=section.gpu,
                     resources=Resources(section.cpus, section.memory or ""),
                     env=tuple(sorted(section.env.items())),
-                    retry_delay=section.retry_delay if section.retry_delay is not None
-                    else retry_delay,
-                    timeout=section.timeout or 0,
+                    retry_delay=_first(section.retry_delay, pipeline.retry_delay),
+                    timeout=_first(section.timeout, pipeline.timeout),
                     notebook=relative_path(notebook) if notebook else "",
                     parameters=tuple(sorted(section.parameters.items())),
                     output=section.output or "")
+
+
+def _first(own: int | None, default: int | None) -> int:
+    return own if own is not None else default or 0
 
 
 def _check_ports(services: list[ServiceSpec], problems: _Problems) -> None:

@@ -147,9 +147,9 @@ class StepSection(_Section):
 
     command: Command
     after: list[str] = Field(default_factory=list)
-    retries: int = Field(default=0, ge=0, le=10)
+    retries: int | None = Field(default=None, ge=0, le=10)  # [pipeline]'s by default, else 0
     retry_delay: Duration | None = None  # seconds between attempts; [pipeline]'s by default
-    timeout: Duration | None = None  # the longest one attempt may run; none by default
+    timeout: Duration | None = None  # the longest one attempt may run; [pipeline]'s, else none
     parameters: Parameters = Field(default_factory=dict)  # notebook steps: papermill's
     output: RelativePath | None = None  # notebook steps: the executed copy
     gpu: bool = False
@@ -160,7 +160,10 @@ class StepSection(_Section):
 
 class PipelineSection(_Section):
     schedule: Schedule | None = None  # cron line or preset: Airflow's schedule, a CronJob's
-    retry_delay: Duration | None = None  # the steps' default
+    # The steps' defaults: a step's own setting wins.
+    retries: int | None = Field(default=None, ge=0, le=10)
+    retry_delay: Duration | None = None
+    timeout: Duration | None = None
     steps: dict[str, StepSection] = Field(default_factory=dict)
 
 

@@ -82,6 +82,23 @@ def test_steps_are_ordered_and_commands_split(tmp_path: Path) -> None:
     assert train.retries == 1
 
 
+def test_pipeline_defaults_apply_where_a_step_sets_none(tmp_path: Path) -> None:
+    toml = ('[pipeline]\nretries = 2\nretry_delay = "1m"\ntimeout = "1h"\n'
+            '[pipeline.steps.etl]\ncommand = "python etl.py"\n'
+            '[pipeline.steps.train]\ncommand = "python train.py"\nafter = ["etl"]\n'
+            'retries = 0\nretry_delay = 5\ntimeout = "2h30m"\n')
+    stack = resolve(write_project(tmp_path / "p", toml))
+    etl, train = stack.step("etl"), stack.step("train")
+    assert etl and (etl.retries, etl.retry_delay, etl.timeout) == (2, 60, 3600)
+    assert train and (train.retries, train.retry_delay, train.timeout) == (0, 5, 9000)
+
+
+def test_without_defaults_a_step_has_no_retries_and_no_timeout(tmp_path: Path) -> None:
+    stack = resolve(write_project(tmp_path / "p", '[pipeline.steps.etl]\ncommand = "true"\n'))
+    etl = stack.step("etl")
+    assert etl and (etl.retries, etl.retry_delay, etl.timeout) == (0, 0, 0)
+
+
 @pytest.mark.parametrize(("toml", "problem"), [
     ('[services.cache]\nkind = "memcached"\n',
      'services.cache.kind: unknown service kind "memcached" (known: api, dashboard, lab, minio, '
