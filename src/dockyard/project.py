@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import re
 from collections.abc import Iterator
@@ -16,6 +17,19 @@ SKIP_DIRS = frozenset(
      ".ipynb_checkpoints", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", ".nox",
      "build", "dist", ".dockyard", "site-packages", ".cache"}
 )
+
+
+# Longest first: UTF-32 LE's mark begins with UTF-16 LE's.
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def decode_text(data: bytes) -> str:
+    """A text file as editors save it: UTF-8, or any UTF with a byte-order mark. Windows'
+    PowerShell writes `pip freeze > requirements.txt` as UTF-16 with a mark, and pip reads it."""
+    codec = next((name for bom, name in _BOMS if data.startswith(bom)), "utf-8")
+    return data.decode(codec, errors="replace")
 
 
 @dataclass(frozen=True)
@@ -41,7 +55,7 @@ class ProjectView:
         return (self.root / rel).is_dir()
 
     def read_text(self, rel: str) -> str:
-        return (self.root / rel).read_text(encoding="utf-8", errors="replace")
+        return decode_text((self.root / rel).read_bytes())
 
     def read_bytes(self, rel: str) -> bytes:
         return (self.root / rel).read_bytes()

@@ -25,6 +25,21 @@ def test_names_are_normalised_and_specifiers_kept(make_project: MakeProject) -> 
     ]
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-8-sig", "utf-32"])
+def test_a_file_saved_with_a_byte_order_mark_is_read(make_project: MakeProject,
+                                                     encoding: str) -> None:
+    """PowerShell's `pip freeze > requirements.txt` writes UTF-16 with a mark, CRLF lines."""
+    view = make_project({})
+    text = "pandas==2.2.3\r\nscikit-learn>=1.4 ; python_version >= '3.10'\r\n"
+    data = text.encode(encoding)
+    if encoding == "utf-16-be":  # Python's utf-16-be writes no mark: add it as editors do
+        data = b"\xfe\xff" + data
+    (view.root / "requirements.txt").write_bytes(data)
+    deps = detect_requirements(view).dependencies
+    assert [(d.name, d.specifier) for d in deps] == [("pandas", "==2.2.3"),
+                                                     ("scikit-learn", ">=1.4")]
+
+
 def test_markers_extras_comments_and_continuations(make_project: MakeProject) -> None:
     view = make_project(
         {
