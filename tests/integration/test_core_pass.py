@@ -158,18 +158,38 @@ def test_a_conflict_names_both_sides(engine: None, tmp_path: Path) -> None:
                             "pandas>=2.2 is declared in requirements.txt:2"]
 
 
+NOTEBOOK = {
+    "cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+               "source": ["%pip install -q tabulate==0.8.10\n", "import tabulate\n",
+                          "print(tabulate.__version__)\n"]}],
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                "language": "python"}},
+    "nbformat": 4, "nbformat_minor": 5,
+}
+
+
 def test_two_builds_install_the_same_pinned_set(engine: None, tmp_path: Path) -> None:
-    root = _requirements_project(tmp_path / "pinned", "six\ntabulate\n")
-    (root / "main.py").write_text("import six, tabulate\n")
+    """...with what a notebook in a subfolder `%pip install`s, at its pin, before it runs."""
+    root = _requirements_project(tmp_path / "pinned", "six\n")
+    (root / "main.py").write_text("import six\n")
+    (root / "notebooks").mkdir()
+    (root / "notebooks" / "explore.ipynb").write_text(json.dumps(NOTEBOOK))
     try:
         first = run_dockyard("-C", str(root), "build", "--json", timeout=900)
         second = run_dockyard("-C", str(root), "build", "--json", "--no-cache", timeout=900)
         assert first.code == 0 and second.code == 0, second.stderr
         pins = json.loads(first.stdout)["pins"]
         assert pins == json.loads(second.stdout)["pins"]
-        assert any(p.startswith("tabulate==") for p in pins)
+        assert "tabulate==0.8.10" in pins
         frozen = docker("run", "--rm", _image(root), "pip", "freeze").stdout.split()
         assert {p for p in pins if p.split("==")[0] in ("six", "tabulate")} <= set(frozen)
+        # The cell's own `%pip install` finds it there: the non-root run needs no network.
+        ran = run_dockyard("-C", str(root), "run", "notebooks/explore.ipynb", "--no-build",
+                           timeout=300)
+        assert ran.code == 0, ran.stderr
+        executed = json.loads((root / "notebooks" / "explore.executed.ipynb").read_text())
+        outputs = "".join("".join(o.get("text", "")) for o in executed["cells"][0]["outputs"])
+        assert "0.8.10" in outputs, outputs
     finally:
         docker("rmi", _image(root), check=False)
 

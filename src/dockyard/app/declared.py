@@ -31,6 +31,8 @@ def _sites(project: Project) -> Iterator[tuple[str, str]]:
     for imp in project.detection.undeclared_imports:
         where = imp.files[0] if imp.files else "the project"
         yield canonicalize_name(imp.distribution), f"{where} (import {imp.module}, undeclared)"
+    for dep in project.detection.notebook_installs:
+        yield dep.name, f"{dep.source} (pip install in a cell)"
     for line in project.spec.runtime_requirements:
         yield requirement_name(line), "dockyard's image runtime (JupyterLab, notebook runs)"
     for dep in project.detection.dependencies:

@@ -45,6 +45,11 @@ def inspect(ctx: Context, as_json: bool) -> None:
             shown = imp.distribution if project.spec.installs(imp.module) else \
                 "not installed (unknown name)"
             out.info(f"  {imp.module:20} -> {shown:28} {', '.join(imp.files[:3])}")
+    if det.notebook_installs:
+        out.info(f"installed by notebooks ({len(det.notebook_installs)}; `pip install` in a "
+                 "cell, not in a dependency file):")
+        for dep in det.notebook_installs:
+            out.info(f"  {dep.requirement():40} {dep.source}")
     if det.optional_imports:
         out.info(f"optional imports ({len(det.optional_imports)}), never installed by guess:")
         for opt in det.optional_imports:

@@ -36,3 +36,22 @@ def _conflict(first: Dependency, later: Dependency) -> Finding:
         f"{later.specifier}; using {first.specifier}",
         hint="make the files agree, or remove the package from one of them",
     )
+
+
+def merge_notebook_installs(installs: Iterable[Dependency], declared: Iterable[Dependency]
+                            ) -> tuple[list[Dependency], list[Finding]]:
+    """What notebooks `pip install` that no dependency file declares, one per name.
+
+    A dependency file wins over a notebook, and the first notebook over later ones; two pins
+    that disagree are named, as between dependency files.
+    """
+    files = {d.name: d for d in declared}
+    merged, findings = merge_dependencies(installs)
+    kept: list[Dependency] = []
+    for install in merged:
+        first = files.get(install.name)
+        if first is None:
+            kept.append(install)
+        elif first.specifier and install.specifier and first.specifier != install.specifier:
+            findings.append(_conflict(first, install))
+    return kept, findings

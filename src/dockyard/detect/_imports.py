@@ -16,8 +16,9 @@ import sys
 from typing import Any
 
 from dockyard.detect._common import load_data
+from dockyard.detect._nbpip import pip_installs
 from dockyard.detect._pyscan import classify_source, classify_tree
-from dockyard.detect._types import Finding, Fragment
+from dockyard.detect._types import Dependency, Finding, Fragment
 from dockyard.project import ProjectView
 
 MAX_PY_BYTES = 1_000_000
@@ -30,7 +31,8 @@ _SHELL_ASSIGN = re.compile(r"^[\w., ]+=\s*[!%]")  # `files = !ls`, `t = %timeit 
 TEST_OR_BUILD = "in a test or build script"
 _TOOL_FILES = frozenset({"setup.py", "conftest.py", "noxfile.py"})
 
-Scan = tuple[set[str], dict[str, str], Finding | None]  # required, {optional: why}, finding
+# required, {optional: why}, finding, what a notebook `pip install`s
+Scan = tuple[set[str], dict[str, str], Finding | None, list[Dependency]]
 
 
 def detect_imports(view: ProjectView) -> Fragment:
@@ -39,16 +41,19 @@ def detect_imports(view: ProjectView) -> Fragment:
     pairs: set[tuple[str, str]] = set()
     optional: set[tuple[str, str, str]] = set()
     findings: list[Finding] = []
+    installs: list[Dependency] = []
     for rel in files:
         if rel.endswith(".py"):
-            required, guarded, finding = _scan_python(view, rel)
+            required, guarded, finding, installed = _scan_python(view, rel)
         elif rel.endswith(".ipynb"):
-            required, guarded, finding = _scan_notebook(view, rel)
+            required, guarded, finding, installed = _scan_notebook(view, rel)
         else:
             continue
-        if is_test_or_build_file(rel):
+        if is_test_or_build_file(rel):  # what a test notebook installs, the image needs not
+            installed = []
             guarded = {**dict.fromkeys(required, TEST_OR_BUILD), **guarded}
             required = set()
+        installs += installed
         pairs.update((m, rel) for m in required if _is_distribution_candidate(m, ignored))
         optional.update(
             (m, rel, why) for m, why in guarded.items() if _is_distribution_candidate(m, ignored)
@@ -59,6 +64,7 @@ def detect_imports(view: ProjectView) -> Fragment:
         local_modules=local_modules(files),
         findings=tuple(findings),
         optional_imports=tuple(sorted(optional)),
+        notebook_installs=tuple(installs),
     )
 
 
@@ -101,25 +107,28 @@ def _is_distribution_candidate(module: str, ignored: frozenset[str]) -> bool:
 
 def _scan_python(view: ProjectView, rel: str) -> Scan:
     if _size(view, rel) > MAX_PY_BYTES:
-        return set(), {}, Finding("info", f"{rel}: larger than 1 MB; imports not scanned")
+        return set(), {}, Finding("info", f"{rel}: larger than 1 MB; imports not scanned"), []
     required, optional = classify_source(view.read_text(rel))
-    return required, optional, None
+    return required, optional, None, []
 
 
 def _scan_notebook(view: ProjectView, rel: str) -> Scan:
     if _size(view, rel) > MAX_NOTEBOOK_BYTES:
-        return set(), {}, Finding("info", f"{rel}: larger than 20 MB; imports not scanned")
+        return set(), {}, Finding("info", f"{rel}: larger than 20 MB; imports not scanned"), []
     try:
         doc = json.loads(view.read_text(rel))
     except json.JSONDecodeError:
-        return set(), {}, Finding("info", f"{rel}: not valid notebook JSON; imports not scanned")
+        return set(), {}, Finding("info", f"{rel}: not valid notebook JSON; imports not "
+                                          "scanned"), []
     language = _language(doc)
     if language and not language.startswith("python"):
-        return set(), {}, Finding("info", f"{rel}: a {language} notebook; imports not scanned")
+        return set(), {}, Finding("info", f"{rel}: a {language} notebook; imports not scanned"), []
     required: set[str] = set()
     optional: dict[str, str] = {}
     failed = 0
+    installs: list[Dependency] = []
     for source in _code_cells(doc):
+        installs += pip_installs(source, rel)
         code = strip_magics(source)
         try:
             cell_required, cell_optional = classify_tree(ast.parse(code or ""))
@@ -136,7 +145,7 @@ def _scan_notebook(view: ProjectView, rel: str) -> Scan:
             "info",
             f"{rel}: {failed} code cell(s) could not be parsed; their imports were not scanned",
         )
-    return required, optional, finding
+    return required, optional, finding, installs
 
 
 def strip_magics(source: str) -> str | None:

@@ -16,7 +16,7 @@ from dockyard.detect._apt import detect_apt
 from dockyard.detect._binder import detect_binder, environment_folder
 from dockyard.detect._common import redact
 from dockyard.detect._conda import conda_package_names
-from dockyard.detect._deps import merge_dependencies
+from dockyard.detect._deps import merge_dependencies, merge_notebook_installs
 from dockyard.detect._ecosystems import detect_dependencies
 from dockyard.detect._gpu import detect_gpu
 from dockyard.detect._import_map import optional_imports, undeclared_imports
@@ -69,26 +69,30 @@ def merge(
         [p for f in fragments for p in f.python], default_python
     )
     deps, dep_findings = merge_dependencies(d for f in fragments for d in f.dependencies)
+    installs, install_findings = merge_notebook_installs(
+        (i for f in fragments for i in f.notebook_installs), deps)
+    declared = [d.name for d in (*deps, *installs)]
     pin_rows = tuple(sorted({p for f in fragments for p in f.pins}))
     index_url, extra_urls, index_findings = _merge_indexes(fragments)
     undeclared, import_findings = undeclared_imports(
         (i for f in fragments for i in f.imports),
         (m for f in fragments for m in f.local_modules),
-        (d.name for d in deps),
+        declared,
     )
     optional, optional_findings = optional_imports(
         (o for f in fragments for o in f.optional_imports),
         (module for f in fragments for module, _ in f.imports),
         (m for f in fragments for m in f.local_modules),
-        (d.name for d in deps),
+        declared,
     )
     gpu, gpu_findings = detect_gpu(
-        deps, undeclared, (index_url, *extra_urls), pin_rows, conda_names
+        [*deps, *installs], undeclared, (index_url, *extra_urls), pin_rows, conda_names
     )
     findings = (
         [x for f in fragments for x in f.findings]
         + python_findings
         + dep_findings
+        + install_findings
         + index_findings
         + import_findings
         + optional_findings
@@ -112,6 +116,7 @@ def merge(
         post_build=next((f.post_build for f in fragments if f.post_build), ""),
         start=next((f.start for f in fragments if f.start), ""),
         package=next((f.package for f in fragments if f.package), ""),
+        notebook_installs=tuple(sorted(installs, key=lambda d: d.name)),
     )
 
 

@@ -101,6 +101,7 @@ class Fragment:
     post_build: str = ""
     start: str = ""
     package: str = ""
+    notebook_installs: tuple[Dependency, ...] = ()  # `%pip install` lines, source = notebook
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,9 @@ class Detection:
     post_build: str = ""  # Binder's postBuild script, project-relative; "" when absent
     start: str = ""  # Binder's start script, project-relative; "" when absent
     package: str = ""  # what makes the project an installable package (pyproject.toml, setup.py)
+    # What notebooks `%pip install` that no dependency file declares; installed like undeclared
+    # imports (not with install_undeclared = false).
+    notebook_installs: tuple[Dependency, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The `inspect --json` document."""

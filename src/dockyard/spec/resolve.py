@@ -206,7 +206,8 @@ def _tuple(value: list[str] | None) -> tuple[str, ...] | None:
 
 def _requirements(loaded: LoadedSpec, det: Detection, prov: dict[str, str], src: str
                   ) -> tuple[str, ...]:
-    """Declared + undeclared imports (unless disabled) + extra - exclude, one line per name."""
+    """Declared + notebooks' `pip install`s and undeclared imports (unless disabled) + extra -
+    exclude, one line per name."""
     deps = loaded.spec.dependencies
     exclude = {canonicalize_name(n) for n in deps.exclude}
     lines: dict[str, str] = {}
@@ -214,6 +215,8 @@ def _requirements(loaded: LoadedSpec, det: Detection, prov: dict[str, str], src:
         lines.setdefault(dep.name, dep.requirement())
     mode = _undeclared_mode(loaded)
     prov["install_undeclared"] = src if deps.install_undeclared is not None else "default"
+    for dep in det.notebook_installs if mode != "none" else ():
+        lines.setdefault(dep.name, dep.requirement())  # named by the notebook: no guess
     for imp in det.undeclared_imports:
         # A name the import map does not know may be a private module: installing it from
         # PyPI under that name is how dependency confusion gets in. Reported, not installed.

@@ -16,6 +16,13 @@ def _list(values: tuple[str, ...] | list[str]) -> str:
     return "[" + ", ".join(_q(v) for v in values) + "]"
 
 
+def _notebook_installs(det: Detection) -> list[str]:
+    if not det.notebook_installs:
+        return []
+    named = ", ".join(d.requirement() for d in det.notebook_installs)
+    return [f"# Installed because a notebook runs `pip install` (unless false): {named}."]
+
+
 def spec_text(spec: Spec, det: Detection) -> str:
     installed = ", ".join(i.distribution for i in det.undeclared_imports
                           if spec.installs(i.module)) or "none"
@@ -33,6 +40,7 @@ def spec_text(spec: Spec, det: Detection) -> str:
         f"# import map, so not installed: {unknown}. \"known\" installs only the first kind;",
         "# true installs every one under its import name (a private module's name may belong to",
         "# someone else's package on PyPI); false installs none.",
+        *_notebook_installs(det),
         'install_undeclared = "known"',
         "extra = []    # more requirements, e.g. [\"pyarrow>=15\"]",
         "exclude = []  # names never to install",
