@@ -220,3 +220,36 @@ def test_a_stale_pipfile_lock_is_installed_as_locked(engine: None, tmp_path: Pat
         assert not any(p.startswith("tabulate==") for p in frozen)  # the lock, not the Pipfile
     finally:
         docker("rmi", _image(root), check=False)
+
+
+
+SETUP_CFG = """\
+[metadata]
+name = weather
+version = 0.1
+
+[options]
+packages = weather
+install_requires =
+    tabulate==0.8.10  # older than PyPI's newest: an unpinned guess would differ
+"""
+
+
+def test_a_declarative_setuptools_package_gets_its_install_requires(engine: None,
+                                                                     tmp_path: Path) -> None:
+    """pyproject.toml with only [build-system], the metadata in setup.cfg: the package is
+    installed without dependencies, so setup.cfg's list is what the image must install."""
+    root = tmp_path / f"weather-{os.getpid()}"
+    (root / "weather").mkdir(parents=True)
+    (root / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n')
+    (root / "setup.cfg").write_text(SETUP_CFG)
+    (root / "weather" / "__init__.py").write_text("import tabulate\n")
+    try:
+        ran = run_dockyard("-C", str(root), "run", "--", "python", "-c",
+                           "import weather, tabulate; print(tabulate.__version__)", timeout=900)
+        assert ran.code == 0, ran.stderr
+        assert ran.stdout.strip().splitlines()[-1] == "0.8.10"
+    finally:
+        _cleanup_label(root)
+        docker("rmi", _image(root), check=False)

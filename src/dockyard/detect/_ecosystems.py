@@ -28,6 +28,7 @@ from dockyard.detect._package import detect_package
 from dockyard.detect._pipfile import detect_pipfile
 from dockyard.detect._pyproject import detect_pyproject
 from dockyard.detect._requirements import detect_requirements, requirement_files
+from dockyard.detect._setuppy import setuptools_requirements
 from dockyard.detect._stale import stale_finding
 from dockyard.detect._types import EnvironmentFolder, Finding, Fragment
 from dockyard.project import ProjectView
@@ -52,12 +53,15 @@ def detect_dependencies(view: ProjectView, env: EnvironmentFolder) -> tuple[Frag
     found = [e for e in every if e.files]
     if not found:
         absent = [e.fragment for e in every]  # e.g. a pyproject.toml with requires-python only
-        return concat(*(Fragment(python=f.python, findings=f.findings) for f in absent)), ""
+        package = _package_requirements(view, every[-1], alone=True)
+        return concat(*(Fragment(python=f.python, findings=f.findings) for f in absent),
+                      *([package] if package else [])), ""
     winner = found[0]
     parts = [_locked(view, winner), *(Fragment(python=e.fragment.python) for e in every
                                       if e is not winner)]
     losers = [e for e in found if e is not winner]
-    package = _package_requirements(view, every[-1]) if winner.name != "pyproject" else None
+    package = (_package_requirements(view, every[-1], alone=False)
+               if winner.name != "pyproject" else None)
     if package is not None:
         parts.append(package)
         losers = [e for e in losers if e.name != "pyproject"]
@@ -90,15 +94,27 @@ def _ecosystems(view: ProjectView, env: EnvironmentFolder) -> list[Ecosystem]:
     ]
 
 
-def _package_requirements(view: ProjectView, pyproject: Ecosystem) -> Fragment | None:
-    """A package's own `[project] dependencies`, whatever ecosystem wins: the project itself
-    is installed (without dependencies), and would not import without them."""
-    own = tuple(d for d in pyproject.fragment.dependencies if d.source == "pyproject.toml")
-    if not own or detect_package(view).package != "pyproject.toml":
+def _package_requirements(view: ProjectView, pyproject: Ecosystem, alone: bool
+                          ) -> Fragment | None:
+    """A package's own dependencies, whatever ecosystem wins: the project itself is installed
+    (without dependencies), and would not import without them. `[project] dependencies`, else
+    setuptools' `install_requires` (setup.cfg, setup.py). A setup.py that is not Python 3 is
+    only worth a warning when no dependency file (ALONE) says what to install instead."""
+    package = detect_package(view).package
+    if not package:
         return None
-    return Fragment(dependencies=own, findings=(Finding(
-        "info", f"pyproject.toml: the package's {len(own)} [project] dependencies are installed "
-                "too (the project itself is installed, and needs them)"),))
+    own = tuple(d for d in pyproject.fragment.dependencies if d.source == "pyproject.toml")
+    what = "[project] dependencies"
+    findings: tuple[Finding, ...] = ()
+    if not own and (view.exists("setup.py") or view.exists("setup.cfg")):
+        setuptools = setuptools_requirements(view)
+        own, what = setuptools.dependencies, "install_requires"
+        findings = setuptools.findings if alone else ()
+    if not own:
+        return Fragment(findings=findings) if findings else None
+    return Fragment(dependencies=own, findings=(*findings, Finding(
+        "info", f"{own[0].source}: the package's {len(own)} {what} are installed too (the "
+                "project itself is installed, and needs them)")))
 
 
 def _locked(view: ProjectView, eco: Ecosystem) -> Fragment:
