@@ -151,6 +151,20 @@ def test_missing_base_names_the_command_that_builds_one(engine: None, tmp_path: 
     ]
 
 
+def test_missing_base_for_a_python_no_suite_ships_names_what_would_work(
+        engine: None, tmp_path: Path) -> None:
+    """A Pipfile asking for 3.8: `dockyard base --python 3.8` would refuse, so the hint says
+    which versions it can build instead of sending the user there."""
+    (tmp_path / "Pipfile").write_text('[packages]\nsix = "*"\n[requires]\npython_version = "3.8"\n')
+    ran = run_dockyard("-C", str(tmp_path), "build")
+    assert ran.code == 1
+    assert ran.stderr.strip().splitlines()[-2:] == [
+        "error: base image python:3.8-slim is not on this machine and cannot be pulled",
+        'hint: choose 3.9 (set python = "X.Y" in dockyard.toml or .python-version; Debian ships '
+        "3.9, 3.11, 3.13, 3.14), or build where a registry serves python:3.8-slim",
+    ]
+
+
 def test_a_base_with_another_python_than_the_project_is_refused(engine: None,
                                                                 tmp_path: Path) -> None:
     (tmp_path / ".python-version").write_text("3.13\n")

@@ -100,10 +100,13 @@ def _ensure_available(engine: Engine, image: str, python: str) -> None:
 
 
 def _missing_base(image: str, python: str) -> UserError:
-    return UserError(
-        f"base image {image} is not on this machine and cannot be pulled",
-        hint=f"build one without a registry: `dockyard base --python {python}`",
-    )
+    hint = f"build one without a registry: `dockyard base --python {python}`"
+    try:
+        airgap.supported_suite(python)
+    except UserError as no_suite:  # `dockyard base` would refuse it: say what would work
+        hint = no_suite.hint
+    return UserError(f"base image {image} is not on this machine and cannot be pulled",
+                     hint=hint)
 
 
 def build_project(engine: Engine, project: Project, *, tag: str = "", base: str | None = None,
