@@ -75,7 +75,7 @@ def to_dependency(text: str, where: str, source: str) -> Dependency:
     try:
         req = Requirement(text)
     except InvalidRequirement as exc:
-        raise UserError(f"{where}: cannot parse {text!r}", hint=HINT) from exc
+        raise UserError(f"{where}: cannot parse {text!r}", hint=_hint(text)) from exc
     specifier = f"@ {req.url}" if req.url else str(req.specifier)
     return Dependency(
         name=normalize(req.name),
@@ -84,6 +84,20 @@ def to_dependency(text: str, where: str, source: str) -> Dependency:
         extras=tuple(sorted(req.extras)),
         marker=str(req.marker) if req.marker else "",
     )
+
+
+# A shell command pasted into a dependency file: `pip install x`, `conda install x`, `!pip …`.
+_COMMAND = re.compile(r"^[!%]?\s*(?:pip3?|python3?\s+-m\s+pip|conda|mamba|uv\s+pip|uv)\s+"
+                      r"(?:install|add)\s+(?P<rest>.+)$")
+
+
+def _hint(text: str) -> str:
+    command = _COMMAND.match(text.strip())
+    if command is None:
+        return HINT
+    rest = command.group("rest").strip()
+    return (f"this is a command, not a requirement: write what it installs, one per line "
+            f"(here: {rest})")
 
 
 def is_local(target: str) -> bool:
@@ -113,6 +127,8 @@ def local_finding(target: str, where: str) -> Finding:
 
 
 def _requirement_line(line: str, where: str, source: str) -> Line:
+    if _COMMAND.match(line.strip()):  # before the cut: `python -m pip …` would read "python"
+        raise UserError(f"{where}: cannot parse {line!r}", hint=_hint(line))
     # pip's own rule: the requirement ends at the first token starting with "-" (per-line
     # options such as --hash, which an exact pin makes redundant for us).
     tokens = line.split(" ")

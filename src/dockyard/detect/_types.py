@@ -31,7 +31,8 @@ class Dependency:
         """The PEP 508 line for this dependency."""
         extras = f"[{','.join(sorted(self.extras))}]" if self.extras else ""
         marker = f" ; {self.marker}" if self.marker else ""
-        return f"{self.name}{extras}{self.specifier}{marker}"
+        space = " " if self.specifier.startswith("@") else ""  # `name @ url`, as pip writes it
+        return f"{self.name}{extras}{space}{self.specifier}{marker}"
 
 
 @dataclass(frozen=True)

@@ -158,8 +158,20 @@ def test_urls_and_vcs_keep_the_url_as_specifier(make_project: MakeProject) -> No
         ("ed", "@ git+https://github.com/acme/editable"),
         ("fancy-pkg", "@ https://files.example/wheels/fancy_pkg-1.0-py3-none-any.whl"),
     ]
-    assert fragment.dependencies[0].requirement() == "mylib@ git+https://github.com/acme/mylib@v1.2"
+    assert fragment.dependencies[0].requirement() == "mylib @ git+https://github.com/acme/mylib@v1.2"
     assert "cannot tell the package name" in fragment.findings[0].message
+
+
+@pytest.mark.parametrize("line", ["pip install scikit-learn==1.5 xgboost",
+                                  "!pip install scikit-learn==1.5 xgboost",
+                                  "python -m pip install scikit-learn==1.5 xgboost"])
+def test_a_pasted_install_command_is_named_as_one(make_project: MakeProject, line: str) -> None:
+    view = make_project({"requirements.txt": f"pandas\n{line}\n"})
+    with pytest.raises(UserError) as err:
+        detect_requirements(view)
+    assert err.value.message == f"requirements.txt:2: cannot parse {line!r}"
+    assert err.value.hint == ("this is a command, not a requirement: write what it installs, "
+                              "one per line (here: scikit-learn==1.5 xgboost)")
 
 
 def test_malformed_line_message_is_exact(make_project: MakeProject) -> None:
