@@ -50,3 +50,18 @@ def test_mixed_tools_optional_imports_and_conda_only(tmp_path: Path) -> None:
     messages = [f["message"] for f in doc["findings"]]
     assert "conda-only package xeus-cling has no PyPI distribution; skipped" in messages
     assert "dependencies from environment.yml (conda); not used: requirements.txt" in messages
+
+
+def test_json_masks_the_credentials_of_index_urls(tmp_path: Path) -> None:
+    """`inspect --json` goes to terminals and CI logs: a token in an index URL does not."""
+    (tmp_path / "requirements.txt").write_text(
+        "--index-url https://bob:s3cret@pypi.example.org/simple\n"
+        "--extra-index-url https://glpat-T0KEN@gitlab.example.org/api/v4/projects/1/packages/pypi/simple\n"
+        "pandas\n")
+    ran = run_dockyard("-C", str(tmp_path), "inspect", "--json")
+    assert ran.code == 0, ran.stderr
+    doc = json.loads(ran.stdout)
+    assert doc["index_url"] == "https://bob:***@pypi.example.org/simple"
+    assert doc["extra_index_urls"] == [
+        "https://***@gitlab.example.org/api/v4/projects/1/packages/pypi/simple"]
+    assert "s3cret" not in ran.stdout + ran.stderr and "T0KEN" not in ran.stdout + ran.stderr

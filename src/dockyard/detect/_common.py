@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from dockyard.detect._types import Fragment
 from dockyard.errors import UserError
@@ -73,17 +72,6 @@ def load_data(name: str) -> dict[str, Any]:
 def is_default_index(url: str) -> bool:
     """True for PyPI itself, which needs no --index-url."""
     return url.rstrip("/") in _PYPI
-
-
-def redact(url: str) -> str:
-    """The URL with any password replaced, for messages (index URLs may embed tokens)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:***@{parts.hostname or ''}"
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def unique(items: Iterable[str]) -> tuple[str, ...]:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from dockyard.detect._common import redact
 from dockyard.detect._conda import is_gpu_conda_name
 from dockyard.detect._types import Dependency, Finding, Gpu, UndeclaredImport
+from dockyard.detect._urls import redact
 
 # Distribution → framework name reported in Gpu.frameworks.
 FRAMEWORKS = {

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from dockyard.detect._apt import detect_apt
 from dockyard.detect._binder import detect_binder, environment_folder
-from dockyard.detect._common import redact
 from dockyard.detect._conda import conda_package_names
 from dockyard.detect._deps import merge_dependencies, merge_notebook_installs
 from dockyard.detect._ecosystems import detect_dependencies
@@ -25,6 +24,7 @@ from dockyard.detect._layout import DATA_DIRS, detect_layout
 from dockyard.detect._package import detect_package
 from dockyard.detect._python import choose_python, detect_python_files
 from dockyard.detect._types import ROOT, Detection, EnvironmentFolder, Finding, Fragment
+from dockyard.detect._urls import redact
 from dockyard.project import SKIP_DIRS, ProjectView
 
 Detector = Callable[[ProjectView, EnvironmentFolder], Fragment]

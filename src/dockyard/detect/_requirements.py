@@ -6,9 +6,10 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
-from dockyard.detect._common import redact, unique
+from dockyard.detect._common import unique
 from dockyard.detect._reqlines import classify, logical_lines
 from dockyard.detect._types import ROOT, Dependency, EnvironmentFolder, Finding, Fragment
+from dockyard.detect._urls import redact
 from dockyard.errors import UserError
 from dockyard.project import ProjectView
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from dockyard.detect._urls import redact
+
 Severity = Literal["info", "warning", "error"]
 
 
@@ -134,4 +136,7 @@ class Detection:
         """The `inspect --json` document."""
         doc = asdict(self)
         doc["pins"] = [{"name": n, "version": v, "source": s} for n, v, s in self.pins]
+        # Printed to terminals and CI logs: an index's credentials are not.
+        doc["index_url"] = redact(self.index_url) if self.index_url else ""
+        doc["extra_index_urls"] = [redact(url) for url in self.extra_index_urls]
         return doc
